@@ -1,0 +1,35 @@
+package main
+
+// helpText is printed by --help.
+const helpText = `usage: herd [herd options] [pytest arguments]
+
+Runs a pytest suite across supervised worker processes. Use it where you ran
+"pytest -n auto", with the same arguments: every argument herd does not own
+goes to pytest unchanged, and ini files (pytest.ini, pyproject.toml,
+setup.cfg, tox.ini) configure the workers as they configure pytest.
+
+herd options:
+  -n N|auto, --numprocesses N
+                        number of worker processes (default auto: usable
+                        CPUs); -n 0 runs one worker
+  --python PATH         interpreter with pytest >= 7.0 (default: HERD_PYTHON,
+                        else the first of $VIRTUAL_ENV, ./.venv, python3,
+                        python that can import pytest)
+  --timeout SECONDS     per-test timeout enforced by herd (overrides the ini
+                        option "timeout"; a timeout marker overrides both)
+  -x, --exitfirst       stop scheduling after the first failure
+  --maxfail N           stop scheduling after N failures
+  --junitxml PATH       write a JUnit XML report
+  --report-json PATH    write herd's JSON report
+  --durations N         show the N slowest tests (0 for all)
+  --durations-min S     hide durations shorter than S seconds (default 0.005)
+  -q, -v                less or more output (also passed to pytest)
+  --dist MODE, --max-worker-restart N
+                        pytest-xdist options, accepted with a note
+  --version             print herd's version
+  -h, --help            print this help
+
+Exit codes are pytest's: 0 all passed, 1 tests failed (crashed and timeout
+count as failed), 2 interrupted, 3 internal error, 4 usage error, 5 no tests
+collected.
+`

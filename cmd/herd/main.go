@@ -1,0 +1,399 @@
+// Command herd runs a pytest suite across supervised worker processes. It is
+// used where `pytest -n auto` was, with the same arguments.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/herd-run/herd/internal/config"
+	"github.com/herd-run/herd/internal/history"
+	"github.com/herd-run/herd/internal/pyworker"
+	"github.com/herd-run/herd/internal/reaper"
+	"github.com/herd-run/herd/internal/report"
+	"github.com/herd-run/herd/internal/result"
+	"github.com/herd-run/herd/internal/run"
+	"github.com/herd-run/herd/internal/worker"
+	"golang.org/x/term"
+)
+
+// version is herd's version; release builds set it with -ldflags.
+var version = "0.1.0"
+
+// Exit codes, as pytest's.
+const (
+	exitOK          = 0
+	exitTestsFailed = 1
+	exitInterrupted = 2
+	exitInternal    = 3
+	exitUsage       = 4
+	exitNoTests     = 5
+)
+
+func main() {
+	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// mainCode runs herd and maps its outcome to an exit code: the only place
+// exit codes are decided.
+func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	cfg, err := config.Parse(args, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	if cfg.Help {
+		fmt.Fprint(stdout, helpText)
+		return exitOK
+	}
+	if cfg.Version {
+		fmt.Fprintf(stdout, "herd %s\n", version)
+		return exitOK
+	}
+	for _, n := range cfg.Notes {
+		fmt.Fprintln(stderr, n)
+	}
+
+	// Orphans of the tests (grandchildren that called setsid included)
+	// become herd's children, so none outlives the run.
+	_ = reaper.Enable()
+	defer reaper.KillOrphans(nil)
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	interrupts := make(chan struct{}, 2)
+	go func() { // owns sigs; stops with ctx
+		for {
+			select {
+			case <-sigs:
+				select {
+				case interrupts <- struct{}{}:
+				default:
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	res, err := runHerd(ctx, cfg, stdout, stderr, getenv, interrupts)
+	var usageErr *config.UsageError
+	var noPy *config.NoPythonError
+	var startErr *run.StartupError
+	var plain *delegatedExit
+	switch {
+	case errors.As(err, &plain):
+		return plain.code
+	case errors.As(err, &usageErr):
+		fmt.Fprintln(stderr, usageErr.Msg)
+		return exitUsage
+	case errors.As(err, &noPy):
+		fmt.Fprintln(stderr, noPy.Error())
+		return exitUsage
+	case errors.As(err, &startErr):
+		fmt.Fprint(stderr, startErr.Output)
+		if startErr.Code >= 1 && startErr.Code <= 5 {
+			return startErr.Code
+		}
+		return exitInternal
+	case err != nil:
+		fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
+		return exitInternal
+	}
+	if res == nil {
+		return exitOK
+	}
+	return exitCode(res)
+}
+
+// exitCode maps a finished run to pytest's exit code.
+func exitCode(r *result.Run) int {
+	switch {
+	case r.Interrupted && !r.MaxfailReached:
+		return exitInterrupted
+	case r.Failed():
+		return exitTestsFailed
+	case len(r.CollectionErrors) > 0:
+		return exitTestsFailed
+	case r.Collected == 0:
+		return exitNoTests
+	}
+	return exitOK
+}
+
+// runHerd runs the suite. It returns the run, or nil with a nil error when
+// the run was delegated to plain pytest (whose exit code is then in a
+// *delegatedExit error).
+func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}) (*result.Run, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("get working directory: %w", err)
+	}
+	py, err := config.FindPython(ctx, cfg.Python, cwd, getenv)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "herd-")
+	if err != nil {
+		return nil, fmt.Errorf("create temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	boot, err := pyworker.Install(dir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Passthrough {
+		return nil, delegate(ctx, py.Path, boot, cfg.PytestArgs, stdout, stderr)
+	}
+
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = usableCPUs()
+	}
+	uid := randomHex(16)
+	env := os.Environ()
+	starter := &worker.ProcessStarter{
+		Spec: worker.Spec{
+			Python: py.Path,
+			Boot:   boot,
+			Args:   cfg.PytestArgs,
+			Env:    env,
+			Dir:    cwd,
+			Stdout: liveStdout(cfg, stdout),
+		},
+		SlotEnv: func(slot int) []string {
+			return []string{
+				fmt.Sprintf("PYTEST_XDIST_WORKER=gw%d", slot),
+				fmt.Sprintf("PYTEST_XDIST_WORKER_COUNT=%d", workers),
+				"PYTEST_XDIST_TESTRUNUID=" + uid,
+			}
+		},
+	}
+	sink := &lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)}
+	res, err := run.Execute(ctx, run.Config{
+		Workers:    workers,
+		Starter:    starter,
+		Sink:       sink,
+		MaxFail:    cfg.MaxFail,
+		Timeout:    cfg.Timeout,
+		Durations:  history.LoadDurations,
+		Interrupts: interrupts,
+		Info: result.Info{
+			Version:    version,
+			PythonPath: py.Path,
+			Pytest:     py.Pytest,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeReports(cfg, res, stderr); err != nil {
+		return nil, err
+	}
+	if res.Info.CacheDir != "" {
+		durs := make(map[string]time.Duration)
+		for _, t := range res.Tests {
+			if t.Outcome != result.NotRun && t.Outcome != result.Crashed && t.Outcome != result.Timeout && t.Duration > 0 {
+				durs[t.NodeID] = t.Duration
+			}
+		}
+		if err := history.SaveDurations(res.Info.CacheDir, durs); err != nil {
+			fmt.Fprintf(stderr, "herd: could not record durations: %v\n", err)
+		}
+		var failed, passed []string
+		for _, t := range res.Tests {
+			switch {
+			case t.Outcome.IsFailure():
+				failed = append(failed, t.NodeID)
+			case t.Outcome != result.NotRun:
+				passed = append(passed, t.NodeID)
+			}
+		}
+		for _, e := range res.CollectionErrors {
+			failed = append(failed, e.Path)
+		}
+		if err := history.UpdateLastFailed(res.Info.CacheDir, failed, passed); err != nil {
+			fmt.Fprintf(stderr, "herd: could not update the last-failed cache: %v\n", err)
+		}
+	}
+	return res, nil
+}
+
+func writeReports(cfg *config.Config, res *result.Run, stderr io.Writer) error {
+	junit := cfg.JUnitXML
+	if junit == "" {
+		junit = res.Info.Options.JUnitXML
+	}
+	if junit != "" {
+		host, _ := os.Hostname()
+		if err := writeFile(junit, func(w io.Writer) error {
+			return report.WriteJUnit(w, res, report.JUnitOptions{Hostname: host, Timestamp: time.Now()})
+		}); err != nil {
+			return err
+		}
+	}
+	if cfg.ReportJSON != "" {
+		if err := writeFile(cfg.ReportJSON, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// delegatedExit carries the exit code of a run handed to plain pytest.
+type delegatedExit struct{ code int }
+
+func (e *delegatedExit) Error() string { return fmt.Sprintf("pytest exited with %d", e.code) }
+
+// delegate runs pytest alone for the options that do not run tests
+// (--collect-only, --fixtures, --markers) or need a terminal (--pdb).
+func delegate(ctx context.Context, python, boot string, args []string, stdout, stderr io.Writer) error {
+	cmd := exec.CommandContext(ctx, python, append([]string{boot}, args...)...)
+	cmd.Env = append(os.Environ(), "HERD_PLAIN=1")
+	cmd.Stdin = os.Stdin
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return &delegatedExit{code: ee.ExitCode()}
+	}
+	if err != nil {
+		return fmt.Errorf("run pytest: %w", err)
+	}
+	return &delegatedExit{code: 0}
+}
+
+func usableCPUs() int {
+	n := runtime.NumCPU()
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Sprintf("%x", time.Now().UnixNano())
+	}
+	return hex.EncodeToString(b)
+}
+
+// liveStdout returns where worker stdout goes: the terminal with -s (pytest's
+// --capture=no), nowhere otherwise, since pytest captures test output itself.
+func liveStdout(cfg *config.Config, stdout io.Writer) io.Writer {
+	for _, a := range cfg.PytestArgs {
+		if a == "-s" || a == "--capture=no" {
+			return stdout
+		}
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// lazyTerminal builds the terminal reporter when the run starts, once the
+// workers have told which pytest options (ini addopts included) apply.
+type lazyTerminal struct {
+	w   io.Writer
+	cfg *config.Config
+	tty bool
+	t   *report.Terminal
+}
+
+func (l *lazyTerminal) Handle(ev result.Event) {
+	if l.t == nil {
+		if ev.Kind != result.RunStarted && ev.Kind != result.RunFinished {
+			return
+		}
+		var info result.Info
+		if ev.Info != nil {
+			info = *ev.Info
+		} else if ev.Run != nil {
+			info = ev.Run.Info
+		}
+		l.t = report.NewTerminal(l.w, l.options(info.Options))
+		if ev.Kind == result.RunFinished {
+			l.t.Handle(result.Event{Kind: result.RunStarted, Info: &info})
+		}
+	}
+	l.t.Handle(ev)
+}
+
+func (l *lazyTerminal) options(o result.Options) report.TerminalOptions {
+	opts := report.TerminalOptions{
+		Verbosity:    o.Verbose,
+		TTY:          l.tty,
+		Width:        terminalWidth(l.w),
+		ReportChars:  o.ReportChars,
+		TB:           o.TBStyle,
+		ShowCapture:  o.ShowCapture,
+		Durations:    o.Durations,
+		DurationsMin: o.DurationsMin,
+	}
+	if l.cfg.Durations >= 0 {
+		opts.Durations = l.cfg.Durations
+	}
+	if l.cfg.DurationsMinSet {
+		opts.DurationsMin = l.cfg.DurationsMin
+	}
+	if opts.ReportChars == "" {
+		opts.ReportChars = "fE"
+	}
+	return opts
+}
+
+// terminalWidth follows pytest: COLUMNS first, then the terminal's size, then
+// 80 columns.
+func terminalWidth(w io.Writer) int {
+	if v := os.Getenv("COLUMNS"); v != "" {
+		var n int
+		if _, err := fmt.Sscanf(v, "%d", &n); err == nil && n >= 40 {
+			return n
+		}
+	}
+	if f, ok := w.(*os.File); ok {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols >= 40 {
+			return cols
+		}
+	}
+	return 80
+}

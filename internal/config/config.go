@@ -1,0 +1,301 @@
+// Package config turns herd's command line and environment into one validated
+// Config. herd owns a few options; every other argument goes to pytest
+// unchanged, in its order.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is a validated herd invocation.
+type Config struct {
+	// Workers is -n; 0 means auto (usable CPUs).
+	Workers int
+	// Python is --python or HERD_PYTHON; empty means discover.
+	Python string
+	// Timeout is --timeout; 0 means none from the command line.
+	Timeout time.Duration
+	// MaxFail is -x (1) or --maxfail N; 0 means no limit.
+	MaxFail int
+	// JUnitXML and ReportJSON are report paths; empty means none.
+	JUnitXML   string
+	ReportJSON string
+	// Durations is --durations N: -1 when not given, 0 for all.
+	Durations    int
+	DurationsMin float64
+	// DurationsMinSet says --durations-min was given.
+	DurationsMinSet bool
+	// Verbosity counts -v minus -q.
+	Verbosity int
+	// Version and Help are --version and --help.
+	Version, Help bool
+	// Notes are one-line remarks about accepted options that mean nothing to
+	// herd (xdist's --dist, for instance).
+	Notes []string
+	// PytestArgs go to every worker's pytest unchanged.
+	PytestArgs []string
+	// Passthrough is set when pytest must run alone, undistributed:
+	// --collect-only, --fixtures, --markers, --pdb and friends.
+	Passthrough bool
+}
+
+// UsageError is a bad command line; main maps it to exit code 4.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usage(format string, a ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, a...)}
+}
+
+// ErrUsage is matched by errors.Is for any *UsageError.
+var ErrUsage = errors.New("usage error")
+
+// Is makes errors.Is(err, ErrUsage) true for usage errors.
+func (e *UsageError) Is(target error) bool { return target == ErrUsage }
+
+// pytestValueShort are pytest's single-letter options that take a value; in
+// a cluster such as -rfE the rest of the cluster is that value.
+const pytestValueShort = "kmpocrW"
+
+// passthroughFlags make pytest do something other than run tests; herd hands
+// them to a single plain pytest process.
+var passthroughFlags = map[string]bool{
+	"--collect-only": true, "--co": true, "--collectonly": true,
+	"--fixtures": true, "--funcargs": true, "--fixtures-per-test": true,
+	"--markers": true, "--pdb": true, "--trace": true, "--setup-plan": true,
+	"--setup-only": true, "--cache-show": true,
+}
+
+// Parse parses herd's arguments (without the program name). getenv reads the
+// environment (HERD_PYTHON).
+func Parse(args []string, getenv func(string) string) (*Config, error) {
+	c := &Config{Durations: -1, DurationsMin: 0.005}
+	if getenv != nil {
+		c.Python = getenv("HERD_PYTHON")
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		// value returns the option's value, from "--opt=value" or the next
+		// argument.
+		value := func(name string) (string, error) {
+			if k := strings.IndexByte(a, '='); k >= 0 && strings.HasPrefix(a, "--") {
+				return a[k+1:], nil
+			}
+			if i+1 >= len(args) {
+				return "", usage("herd: %s expects a value", name)
+			}
+			i++
+			return args[i], nil
+		}
+		name := a
+		if strings.HasPrefix(a, "--") {
+			if k := strings.IndexByte(a, '='); k >= 0 {
+				name = a[:k]
+			}
+		}
+		if a == "--" {
+			c.PytestArgs = append(c.PytestArgs, args[i:]...)
+			break
+		}
+		switch name {
+		case "-h", "--help":
+			c.Help = true
+		case "--version":
+			c.Version = true
+		case "--numprocesses":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			if err := c.setWorkers(v); err != nil {
+				return nil, err
+			}
+		case "--python":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			if v == "" {
+				return nil, usage("herd: --python expects a path")
+			}
+			c.Python = v
+		case "--timeout":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 {
+				return nil, usage("herd: --timeout expects seconds (a number >= 0), got %q", v)
+			}
+			c.Timeout = time.Duration(f * float64(time.Second))
+		case "--exitfirst":
+			c.MaxFail = 1
+		case "--maxfail":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, usage("herd: --maxfail expects a whole number >= 0, got %q", v)
+			}
+			c.MaxFail = n
+		case "--junitxml", "--junit-xml":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			c.JUnitXML = v
+		case "--report-json":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			c.ReportJSON = v
+		case "--durations":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, usage("herd: --durations expects a whole number >= 0, got %q", v)
+			}
+			c.Durations = n
+		case "--durations-min":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 {
+				return nil, usage("herd: --durations-min expects seconds, got %q", v)
+			}
+			c.DurationsMin = f
+			c.DurationsMinSet = true
+		case "--dist":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			switch v {
+			case "load", "loadscope", "loadfile", "loadgroup", "worksteal", "no", "each":
+				c.Notes = append(c.Notes, fmt.Sprintf("herd: --dist %s is accepted; herd schedules by duration and module affinity itself", v))
+			default:
+				return nil, usage("herd: --dist expects one of load, loadscope, loadfile, loadgroup, worksteal, no; got %q", v)
+			}
+		case "--max-worker-restart", "--maxprocesses":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := strconv.Atoi(v); err != nil {
+				return nil, usage("herd: %s expects a whole number, got %q", name, v)
+			}
+			c.Notes = append(c.Notes, fmt.Sprintf("herd: %s is accepted and ignored; herd replaces every crashed worker and never drops a test", name))
+		case "--verbose":
+			c.Verbosity++
+			c.PytestArgs = append(c.PytestArgs, a)
+		case "--quiet":
+			c.Verbosity--
+			c.PytestArgs = append(c.PytestArgs, a)
+		default:
+			if passthroughFlags[name] {
+				c.Passthrough = true
+				c.PytestArgs = append(c.PytestArgs, a)
+				continue
+			}
+			if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(a) > 1 {
+				skip, err := c.short(a, args, i)
+				if err != nil {
+					return nil, err
+				}
+				i += skip
+				continue
+			}
+			c.PytestArgs = append(c.PytestArgs, a)
+		}
+	}
+	return c, nil
+}
+
+// short parses a cluster of single-letter options such as -xvs or -n4 or
+// -rfE. herd takes -n and -x out; the rest stay for pytest. It returns how
+// many following arguments it consumed.
+func (c *Config) short(a string, args []string, i int) (int, error) {
+	var keep strings.Builder
+	consumed := 0
+	letters := a[1:]
+	for k := 0; k < len(letters); k++ {
+		ch := letters[k]
+		switch {
+		case ch == 'n':
+			v := letters[k+1:]
+			if strings.HasPrefix(v, "=") {
+				v = v[1:]
+			}
+			if v == "" {
+				if i+1 >= len(args) {
+					return 0, usage("herd: -n expects a number of workers or auto")
+				}
+				v = args[i+1]
+				consumed = 1
+			}
+			if err := c.setWorkers(v); err != nil {
+				return 0, err
+			}
+			k = len(letters)
+		case ch == 'x':
+			c.MaxFail = 1
+		case ch == 'h':
+			c.Help = true
+		case ch == 'v':
+			c.Verbosity++
+			keep.WriteByte(ch)
+		case ch == 'q':
+			c.Verbosity--
+			keep.WriteByte(ch)
+		case strings.IndexByte(pytestValueShort, ch) >= 0:
+			keep.WriteString(letters[k:])
+			if k == len(letters)-1 {
+				// The value is the next argument.
+				if i+1 < len(args) {
+					if keep.Len() > 0 {
+						c.PytestArgs = append(c.PytestArgs, "-"+keep.String(), args[i+1])
+					}
+					return 1, nil
+				}
+			}
+			k = len(letters)
+		default:
+			keep.WriteByte(ch)
+		}
+	}
+	if keep.Len() > 0 {
+		c.PytestArgs = append(c.PytestArgs, "-"+keep.String())
+	}
+	return consumed, nil
+}
+
+func (c *Config) setWorkers(v string) error {
+	if v == "auto" || v == "logical" {
+		c.Workers = 0
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return usage("herd: -n expects a number of workers or auto, got %q", v)
+	}
+	if n == 0 {
+		// pytest -n 0 means no distribution: one worker does the same.
+		n = 1
+	}
+	c.Workers = n
+	return nil
+}

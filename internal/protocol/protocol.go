@@ -1,0 +1,273 @@
+// Package protocol defines the messages herd's controller and its pytest
+// workers exchange, and their encoding: one JSON object per line on two
+// dedicated pipes (the worker reads commands on fd 3 and writes messages on
+// fd 4), never on stdin or stdout, which belong to the tests.
+//
+// A worker's first message is a Hello carrying the protocol Version; the
+// controller refuses a worker that speaks another version. The package is a
+// leaf: it starts no processes.
+package protocol
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version. It changes whenever a message changes
+// meaning; the embedded Python plugin carries the same number.
+const Version = 1
+
+// MaxLine is the longest message line accepted. The worker truncates captured
+// output long before this, so a longer line means a broken or hostile peer.
+const MaxLine = 64 << 20
+
+// Environment variables the controller sets for a worker.
+const (
+	// EnvMagic must hold MagicValue, so the plugin never acts outside herd.
+	EnvMagic   = "HERD_WORKER_MAGIC"
+	MagicValue = "herd-worker-b5c1"
+	// EnvCmdFD and EnvMsgFD name the worker's command and message fds.
+	EnvCmdFD = "HERD_CMD_FD"
+	EnvMsgFD = "HERD_MSG_FD"
+)
+
+// Message types sent by a worker.
+const (
+	TypeHello     = "hello"
+	TypeSession   = "session"
+	TypeCollected = "collected"
+	TypeWant      = "want"
+	TypeStart     = "start"
+	TypeReport    = "report"
+	TypeDone      = "done"
+	TypeWarning   = "warning"
+	TypeDropped   = "dropped"
+	TypeBye       = "bye"
+)
+
+// Command types sent by the controller.
+const (
+	// CmdRun appends tests to the worker's queue.
+	CmdRun = "run"
+	// CmdNone answers a non-idle Want: there is no more work now, so the
+	// worker runs its current test as the last one (full teardown).
+	CmdNone = "none"
+	// CmdStop asks the worker to drop its queue after the current test and
+	// report what it dropped.
+	CmdStop = "stop"
+	// CmdShutdown asks the worker to finish its session and exit.
+	CmdShutdown = "shutdown"
+)
+
+// Message is one line from a worker. Type says which fields are set.
+type Message struct {
+	Type string `json:"t"`
+
+	// hello, then session once pytest is configured
+	Protocol    int      `json:"v,omitempty"`
+	PID         int      `json:"pid,omitempty"`
+	Python      string   `json:"python,omitempty"`
+	Pytest      string   `json:"pytest,omitempty"`
+	Rootdir     string   `json:"rootdir,omitempty"`
+	CacheDir    string   `json:"cachedir,omitempty"`
+	HeaderLines []string `json:"header,omitempty"`
+	// Options are the worker's effective pytest options (command line plus
+	// ini addopts) that the controller acts on.
+	Options *Options `json:"options,omitempty"`
+
+	// collected
+	Tests      []TestInfo        `json:"tests,omitempty"`
+	Errors     []CollectionError `json:"errors,omitempty"`
+	Deselected int               `json:"deselected,omitempty"`
+	// Skips are modules skipped at collection time (pytest.skip with
+	// allow_module_level): Path is the node, Message the skip line.
+	Skips []CollectionError `json:"skips,omitempty"`
+	// IniTimeout is pytest-timeout's ini option "timeout" in seconds.
+	IniTimeout float64 `json:"ini_timeout,omitempty"`
+
+	// want: Idle is true when the worker has no test in hand, so the
+	// controller may keep it waiting; otherwise it must answer at once.
+	Idle bool `json:"idle,omitempty"`
+
+	// start, report, done: the test's nodeid.
+	ID string `json:"id,omitempty"`
+
+	// report
+	Report *Report `json:"report,omitempty"`
+
+	// done: the test's protocol took this many seconds, setup to teardown.
+	Duration float64 `json:"dur,omitempty"`
+
+	// dropped: tests the worker will not run after a stop.
+	IDs []string `json:"ids,omitempty"`
+
+	// warning
+	Warning *Warning `json:"warning,omitempty"`
+
+	// bye: pytest.main's exit code, sent just before the worker exits.
+	Code int `json:"code,omitempty"`
+}
+
+// Options are pytest options as the worker's pytest parsed them, ini addopts
+// included, for the controller to act on the same way.
+type Options struct {
+	Verbose                    int     `json:"verbose"`
+	ReportChars                string  `json:"reportchars"`
+	TBStyle                    string  `json:"tbstyle"`
+	ShowCapture                string  `json:"showcapture"`
+	MaxFail                    int     `json:"maxfail"`
+	Durations                  *int    `json:"durations"`
+	DurationsMin               float64 `json:"durations_min"`
+	JUnitXML                   string  `json:"junitxml"`
+	ContinueOnCollectionErrors bool    `json:"continue_on_collection_errors"`
+	// Timeout is pytest-timeout's --timeout option when given in addopts.
+	Timeout float64 `json:"timeout"`
+	Capture string  `json:"capture"`
+}
+
+// TestInfo is one collected test.
+type TestInfo struct {
+	ID      string   `json:"id"`
+	File    string   `json:"file,omitempty"`
+	Line    int      `json:"line,omitempty"`
+	Markers []string `json:"markers,omitempty"`
+	// Timeout is the test's timeout in seconds from its timeout marker; 0
+	// means the marker is absent.
+	Timeout float64 `json:"timeout,omitempty"`
+	// Group is the xdist_group name, if any.
+	Group string `json:"group,omitempty"`
+}
+
+// CollectionError is one failed collector.
+type CollectionError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// Report is one phase (setup, call, teardown) of a test, already classified
+// by pytest's own pytest_report_teststatus hook.
+type Report struct {
+	When string `json:"when"`
+	// Outcome is pytest's raw outcome: passed, failed or skipped.
+	Outcome string `json:"outcome"`
+	// Category is the status category pytest reports: passed, failed,
+	// skipped, xfailed, xpassed, error, or "" when pytest shows nothing.
+	Category string  `json:"category"`
+	Duration float64 `json:"dur"`
+	Longrepr string  `json:"longrepr,omitempty"`
+	// CrashLine is the one-line form used by --tb=line.
+	CrashLine string `json:"crashline,omitempty"`
+	// Message is the short summary reason (reprcrash message, skip reason).
+	Message  string    `json:"message,omitempty"`
+	HeadLine string    `json:"head,omitempty"`
+	Sections []Section `json:"sections,omitempty"`
+	WasXfail string    `json:"wasxfail,omitempty"`
+}
+
+// Section is one captured-output section.
+type Section struct {
+	Title   string `json:"title"`
+	Content string `json:"content"`
+}
+
+// Warning is one recorded warning, already formatted as pytest prints it.
+type Warning struct {
+	NodeID  string `json:"nodeid"`
+	Message string `json:"message"`
+}
+
+// Command is one line from the controller.
+type Command struct {
+	Type string   `json:"t"`
+	IDs  []string `json:"ids,omitempty"`
+}
+
+// ErrLineTooLong is returned by a Reader for a line longer than MaxLine.
+var ErrLineTooLong = errors.New("protocol line too long")
+
+// Reader decodes messages, one per line, with a bounded line length.
+type Reader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+}
+
+// NewReader returns a Reader that rejects lines longer than max bytes.
+func NewReader(r io.Reader, max int) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// ReadLine returns the next line without its newline. A line longer than the
+// limit is discarded up to its newline and reported as ErrLineTooLong.
+func (r *Reader) ReadLine() ([]byte, error) {
+	r.buf = r.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := r.r.ReadSlice('\n')
+		if !tooLong {
+			if len(r.buf)+len(chunk) > r.max+1 {
+				tooLong = true
+				r.buf = r.buf[:0]
+			} else {
+				r.buf = append(r.buf, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			if err == io.EOF && len(r.buf) > 0 && !tooLong {
+				return bytes.TrimRight(r.buf, "\n"), nil
+			}
+			return nil, err
+		}
+		if tooLong {
+			return nil, ErrLineTooLong
+		}
+		return bytes.TrimRight(r.buf, "\n"), nil
+	}
+}
+
+// Read decodes the next message.
+func (r *Reader) Read() (*Message, error) {
+	line, err := r.ReadLine()
+	if err != nil {
+		return nil, err
+	}
+	var m Message
+	if err := json.Unmarshal(line, &m); err != nil {
+		return nil, fmt.Errorf("decode message: %w", err)
+	}
+	if m.Type == "" {
+		return nil, errors.New("decode message: no type")
+	}
+	return &m, nil
+}
+
+// Encode returns the wire form of a command: JSON and a newline.
+func Encode(c Command) []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		// A Command holds only strings; Marshal cannot fail on it.
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// CheckHello verifies that m is a Hello in this protocol version.
+func CheckHello(m *Message) error {
+	if m.Type != TypeHello {
+		return fmt.Errorf("%w: first message was %q, not hello", ErrHandshake, m.Type)
+	}
+	if m.Protocol != Version {
+		return fmt.Errorf("%w: worker speaks protocol %d, controller %d", ErrHandshake, m.Protocol, Version)
+	}
+	return nil
+}
+
+// ErrHandshake is wrapped by every handshake failure.
+var ErrHandshake = errors.New("worker handshake failed")

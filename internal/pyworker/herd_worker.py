@@ -1,0 +1,529 @@
+"""herd's pytest worker plugin, embedded in the herd binary.
+
+The worker collects the suite with pytest's own machinery, tells the
+controller what it collected, then runs the tests the controller sends, one
+pytest_runtest_protocol at a time with the right ``nextitem`` so fixtures of
+every scope are torn down when pytest would tear them down. Messages are JSON
+lines on a dedicated pipe; commands arrive on another. Protocol version 1.
+"""
+
+import faulthandler
+import json
+import os
+import select
+import signal
+import sys
+import time
+import warnings
+
+import pytest
+
+PROTOCOL = 1
+
+# A captured-output section or traceback longer than this is cut in the
+# middle, so one test printing 100 MB cannot make a message unbounded.
+MAX_TEXT = 512 * 1024
+
+_stderr_fd = None
+
+
+def install_faulthandler():
+    """Dump every thread's stack to stderr on a fatal signal, and on SIGUSR1,
+    which herd sends before it kills a test that ran too long."""
+    global _stderr_fd
+    try:
+        _stderr_fd = os.dup(2)
+        out = os.fdopen(_stderr_fd, "w", closefd=False)
+        faulthandler.enable(file=out, all_threads=True)
+        faulthandler.register(signal.SIGUSR1, file=out, all_threads=True)
+        # Keep a reference: faulthandler holds only the fd.
+        install_faulthandler.out = out
+    except Exception:  # pragma: no cover - best effort on odd platforms
+        pass
+
+
+def _cut(text):
+    if text is None:
+        return ""
+    if len(text) <= MAX_TEXT:
+        return text
+    half = MAX_TEXT // 2
+    dropped = len(text) - 2 * half
+    return (
+        text[:half]
+        + "\n[... herd truncated %d characters of output ...]\n" % dropped
+        + text[-half:]
+    )
+
+
+class Channel:
+    """The worker's end of the protocol: commands in, messages out."""
+
+    def __init__(self, cmd_fd, msg_fd):
+        self.cmd_fd = cmd_fd
+        self.msg_fd = msg_fd
+        self.buf = b""
+
+    def send(self, msg):
+        data = (json.dumps(msg, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.msg_fd, view)
+            except InterruptedError:
+                continue
+            view = view[n:]
+
+    def hello(self):
+        self.send(
+            {
+                "t": "hello",
+                "v": PROTOCOL,
+                "pid": os.getpid(),
+                "python": sys.version.split()[0],
+            }
+        )
+
+    def _line(self):
+        i = self.buf.find(b"\n")
+        if i < 0:
+            return None
+        line, self.buf = self.buf[:i], self.buf[i + 1 :]
+        return json.loads(line)
+
+    def recv(self, block=True):
+        """Return the next command, or None when block is False and none is
+        waiting. A closed command pipe means the controller is gone."""
+        while True:
+            cmd = self._line()
+            if cmd is not None:
+                return cmd
+            if not block:
+                r, _, _ = select.select([self.cmd_fd], [], [], 0)
+                if not r:
+                    return None
+            try:
+                chunk = os.read(self.cmd_fd, 1 << 16)
+            except InterruptedError:
+                continue
+            if not chunk:
+                return {"t": "shutdown", "eof": True}
+            self.buf += chunk
+
+
+def _timeout_of(item):
+    marker = item.get_closest_marker("timeout")
+    if marker is not None:
+        value = marker.args[0] if marker.args else marker.kwargs.get("timeout")
+        try:
+            return float(value or 0)
+        except (TypeError, ValueError):
+            return 0.0
+    return 0.0
+
+
+def _options(config):
+    opt = config.option
+
+    def num(name, default=0):
+        v = getattr(opt, name, default)
+        try:
+            return float(v) if v is not None else default
+        except (TypeError, ValueError):
+            return default
+
+    durations = getattr(opt, "durations", None)
+    return {
+        "verbose": int(getattr(opt, "verbose", 0) or 0),
+        "reportchars": getattr(opt, "reportchars", "") or "",
+        "tbstyle": getattr(opt, "tbstyle", "auto") or "auto",
+        "showcapture": getattr(opt, "showcapture", "all") or "all",
+        "maxfail": int(getattr(opt, "maxfail", 0) or 0),
+        "durations": durations,
+        "durations_min": num("durations_min", 0.005),
+        "junitxml": getattr(opt, "xmlpath", None) or "",
+        "continue_on_collection_errors": bool(getattr(opt, "continue_on_collection_errors", False)),
+        "timeout": num("timeout", 0),
+        "capture": getattr(opt, "capture", "fd") or "fd",
+    }
+
+
+def _group_of(item):
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return ""
+    if marker.args:
+        return str(marker.args[0])
+    return str(marker.kwargs.get("name", "default"))
+
+
+def _sections(config, rep):
+    showcapture = getattr(config.option, "showcapture", "all")
+    if showcapture == "no":
+        return []
+    out = []
+    for title, content in rep.sections:
+        if showcapture != "all" and showcapture not in title:
+            continue
+        out.append({"title": title, "content": _cut(content)})
+    return out
+
+
+def _message(rep):
+    try:
+        return rep.longrepr.reprcrash.message
+    except AttributeError:
+        pass
+    if rep.skipped and isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
+        reason = rep.longrepr[2]
+        if reason.startswith("Skipped: "):
+            reason = reason[len("Skipped: ") :]
+        return reason
+    return ""
+
+
+def _longrepr(rep, config=None):
+    if rep.skipped and isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
+        # The form of pytest's folded skip lines: "path:lineno: reason", the
+        # path relative to the invocation directory.
+        path, lineno, reason = rep.longrepr
+        if config is not None:
+            try:
+                from _pytest.pathlib import bestrelpath
+                from pathlib import Path
+
+                path = bestrelpath(config.invocation_params.dir, Path(path))
+            except Exception:
+                pass
+        if reason.startswith("Skipped: "):
+            reason = reason[len("Skipped: ") :]
+        if lineno is None:
+            return "%s: %s" % (path, reason)
+        return "%s:%d: %s" % (path, lineno, reason)
+    if rep.longrepr is None:
+        return ""
+    return _cut(_render(rep))
+
+
+def _render(rep):
+    """Render a report's longrepr as pytest's terminal does, without colour;
+    unlike longreprtext it keeps the leading blank line pytest prints."""
+    try:
+        from io import StringIO
+
+        from _pytest._io import TerminalWriter
+
+        out = StringIO()
+        tw = TerminalWriter(file=out)
+        tw.hasmarkup = False
+        rep.toterminal(tw)
+        return out.getvalue().rstrip("\n")
+    except Exception:
+        return rep.longreprtext
+
+
+def _crashline(rep):
+    try:
+        return str(rep.longrepr.reprcrash)
+    except AttributeError:
+        try:
+            return str(rep.longrepr)[:50]
+        except Exception:
+            return ""
+
+
+class WorkerPlugin:
+    """pytest plugin that turns a pytest session into a herd worker."""
+
+    def __init__(self, channel):
+        self.ch = channel
+        self.config = None
+        self.errors = []
+        self.collect_skips = []
+        self.deselected = 0
+        self.current = None
+
+    # -- configuration -------------------------------------------------
+
+    @staticmethod
+    def _neutralise_xdist(config):
+        # herd is the distributor: xdist must never start workers inside a
+        # herd worker, whatever -n or --dist the ini addopts hold.
+        opt = config.option
+        if hasattr(opt, "dist"):
+            opt.dist = "no"
+        if hasattr(opt, "tx"):
+            opt.tx = []
+        if hasattr(opt, "numprocesses"):
+            opt.numprocesses = 0
+        if hasattr(opt, "distload"):
+            opt.distload = False
+
+    def pytest_cmdline_main(self, config):
+        self._neutralise_xdist(config)
+
+    def pytest_configure(self, config):
+        self.config = config
+        self._neutralise_xdist(config)
+        workerinput = {
+            "workerid": os.environ.get("PYTEST_XDIST_WORKER", "gw0"),
+            "workercount": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
+            "testrunuid": os.environ.get("PYTEST_XDIST_TESTRUNUID", ""),
+            "mainargv": list(sys.argv),
+        }
+        # pytest and its plugins check for workerinput to know they run in a
+        # worker: the cache and junitxml plugins then leave writing to herd.
+        config.workerinput = workerinput
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        config = session.config
+        _silence_terminal(config)
+        # pytest-timeout's thread method calls os._exit, which would kill the
+        # worker; herd owns timeouts, so its hooks go.
+        plugin = config.pluginmanager.get_plugin("timeout")
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
+        self.ch.send(
+            {
+                "t": "session",
+                "pytest": _pytest_version(),
+                "rootdir": str(config.rootpath),
+                "cachedir": _cachedir(config),
+                "header": _header_lines(config),
+                "options": _options(config),
+            }
+        )
+
+    # -- collection ----------------------------------------------------
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.errors.append(
+                {"path": report.nodeid or str(report.fspath), "message": _cut(report.longreprtext)}
+            )
+        elif report.skipped:
+            self.collect_skips.append(
+                {"path": report.nodeid or str(report.fspath), "message": _longrepr(report, self.config)}
+            )
+
+    def pytest_deselected(self, items):
+        self.deselected += len(items)
+
+    def pytest_warning_recorded(self, warning_message, when, nodeid, location):
+        try:
+            from _pytest.warnings import warning_record_to_str
+
+            text = warning_record_to_str(warning_message)
+        except Exception:
+            text = str(warning_message.message)
+        self.ch.send({"t": "warning", "warning": {"nodeid": nodeid, "message": text}})
+
+    # -- the run loop --------------------------------------------------
+
+    def pytest_runtestloop(self, session):
+        config = session.config
+        ini_timeout = 0.0
+        try:
+            ini_timeout = float(config.getini("timeout") or 0)
+        except (ValueError, TypeError):
+            # pytest-timeout is not installed: read the raw ini value, so a
+            # suite's "timeout = 300" still means what it says.
+            try:
+                ini_timeout = float(config.inicfg.get("timeout") or 0)
+            except (ValueError, TypeError, AttributeError):
+                ini_timeout = 0.0
+        tests = []
+        items = {}
+        for item in session.items:
+            items.setdefault(item.nodeid, item)
+            path, lineno, _ = item.location
+            entry = {"id": item.nodeid, "file": path}
+            if lineno is not None:
+                entry["line"] = lineno + 1
+            markers = sorted({m.name for m in item.iter_markers()})
+            if markers:
+                entry["markers"] = markers
+            t = _timeout_of(item)
+            if t:
+                entry["timeout"] = t
+            g = _group_of(item)
+            if g:
+                entry["group"] = g
+            tests.append(entry)
+        self.ch.send(
+            {
+                "t": "collected",
+                "tests": tests,
+                "errors": self.errors,
+                "skips": self.collect_skips,
+                "deselected": self.deselected,
+                "ini_timeout": ini_timeout,
+            }
+        )
+        queue = []
+        state = {"shutdown": False, "nomore": False}
+
+        def handle(cmd):
+            kind = cmd.get("t")
+            if kind == "run":
+                queue.extend(cmd.get("ids") or [])
+                state["nomore"] = False
+            elif kind == "none":
+                state["nomore"] = True
+            elif kind == "stop":
+                if queue:
+                    self.ch.send({"t": "dropped", "ids": list(queue)})
+                    del queue[:]
+                state["nomore"] = True
+            elif kind == "shutdown":
+                state["shutdown"] = True
+                state["nomore"] = True
+            return kind
+
+        while True:
+            if not queue:
+                if state["shutdown"]:
+                    break
+                state["nomore"] = False
+                self.ch.send({"t": "want", "idle": True})
+                handle(self.ch.recv())
+                continue
+            nodeid = queue.pop(0)
+            if not queue and not state["nomore"]:
+                self.ch.send({"t": "want"})
+                while True:
+                    kind = handle(self.ch.recv())
+                    if kind in ("run", "none", "stop", "shutdown"):
+                        break
+            else:
+                while True:
+                    cmd = self.ch.recv(block=False)
+                    if cmd is None:
+                        break
+                    handle(cmd)
+            item = items.get(nodeid)
+            if item is None:
+                self.ch.send({"t": "start", "id": nodeid})
+                self.ch.send(
+                    {
+                        "t": "report",
+                        "id": nodeid,
+                        "report": {
+                            "when": "setup",
+                            "outcome": "failed",
+                            "category": "error",
+                            "dur": 0,
+                            "longrepr": "herd: this worker did not collect %s" % nodeid,
+                            "message": "not collected by this worker",
+                        },
+                    }
+                )
+                self.ch.send({"t": "done", "id": nodeid, "dur": 0})
+                continue
+            nextitem = items.get(queue[0]) if queue else None
+            self.current = nodeid
+            self.ch.send({"t": "start", "id": nodeid})
+            start = time.perf_counter()
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            self.ch.send({"t": "done", "id": nodeid, "dur": time.perf_counter() - start})
+            self.current = None
+        return True
+
+    def pytest_runtest_logreport(self, report):
+        config = self.config
+        res = config.hook.pytest_report_teststatus(report=report, config=config)
+        category = res[0] if res else report.outcome
+        msg = {
+            "when": report.when,
+            "outcome": report.outcome,
+            "category": category,
+            "dur": report.duration,
+        }
+        if report.failed or report.skipped:
+            msg["longrepr"] = _longrepr(report, config)
+            msg["message"] = _message(report)
+            msg["crashline"] = _crashline(report)
+            msg["head"] = report.head_line or ""
+        if hasattr(report, "wasxfail"):
+            msg["wasxfail"] = str(report.wasxfail)
+            msg["head"] = report.head_line or ""
+        sections = _sections(config, report)
+        if sections and (report.failed or report.when == "call" or report.when == "teardown"):
+            msg["sections"] = sections
+        self.ch.send({"t": "report", "id": report.nodeid, "report": msg})
+
+
+def _cachedir(config):
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return ""
+    return str(getattr(cache, "_cachedir", ""))
+
+
+def _pytest_version():
+    return pytest.__version__
+
+
+def _silence_terminal(config):
+    """Send the worker's own terminal output (progress, summaries) nowhere:
+    the controller prints the run's report. Test output under -s still
+    reaches the real stdout, which herd streams."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None:
+        return
+    try:
+        from _pytest._io import TerminalWriter
+
+        devnull = open(os.devnull, "w")
+        _silence_terminal.devnull = devnull
+        tr._tw = TerminalWriter(file=devnull)
+    except Exception:
+        pass
+
+
+def _header_lines(config):
+    import platform
+
+    import pluggy
+    import pytest
+
+    lines = [
+        "platform %s -- Python %s, pytest-%s, pluggy-%s"
+        % (sys.platform, platform.python_version(), pytest.__version__, pluggy.__version__)
+    ]
+    rootline = "rootdir: %s" % config.rootpath
+    if config.inipath:
+        try:
+            rel = config.inipath.relative_to(config.rootpath)
+        except ValueError:
+            rel = config.inipath
+        rootline += ", configfile: %s" % rel
+    lines.append(rootline)
+    plugininfo = config.pluginmanager.list_plugin_distinfo()
+    if plugininfo:
+        names = []
+        seen = set()
+        for _, dist in plugininfo:
+            name = dist.project_name
+            if name.startswith("pytest-"):
+                name = name[7:]
+            item = "%s-%s" % (name, dist.version)
+            if item not in seen:
+                seen.add(item)
+                names.append(item)
+        lines.append("plugins: " + ", ".join(names))
+    try:
+        extra = config.hook.pytest_report_header(config=config, start_path=config.rootpath)
+    except Exception:
+        extra = []
+    for group in reversed(extra or []):
+        if isinstance(group, str):
+            group = [group]
+        for line in group:
+            if line.startswith("rootdir:") or line.startswith("plugins:"):
+                continue
+            if line.startswith("timeout:") or line.startswith("timeout method:") or line.startswith("timeout func_only"):
+                continue
+            lines.append(line)
+    return lines

@@ -1,0 +1,32 @@
+// Package pyworker embeds the Python side of herd: a boot script and a pytest
+// plugin that turn one pytest session into a herd worker. Install writes them
+// into a directory the worker's interpreter runs them from.
+package pyworker
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+//go:embed herd_boot.py
+var bootScript []byte
+
+//go:embed herd_worker.py
+var pluginSource []byte
+
+// BootName is the file name of the boot script inside the install directory.
+const BootName = "herd_boot.py"
+
+// Install writes the boot script and the plugin into dir and returns the boot
+// script's path.
+func Install(dir string) (string, error) {
+	files := map[string][]byte{BootName: bootScript, "herd_worker.py": pluginSource}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return "", fmt.Errorf("install worker plugin: %w", err)
+		}
+	}
+	return filepath.Join(dir, BootName), nil
+}

@@ -1,0 +1,108 @@
+// Package reaper makes herd a child subreaper (Linux), so that processes the
+// tests started and orphaned, even those that called setsid to leave the
+// worker's process group, become herd's children; at the end of the run
+// herd kills and reaps every one of them.
+package reaper
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Enable makes the calling process a child subreaper. It fails harmlessly on
+// kernels without PR_SET_CHILD_SUBREAPER (before 3.4).
+func Enable() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// reapTimeout bounds the wait for killed orphans to be reaped; SIGKILL takes
+// effect within milliseconds unless a process is stuck in the kernel.
+const reapTimeout = 2 * time.Second
+
+// KillOrphans kills every child of this process except keep, and reaps them.
+// Call it when no child of herd's own should be running. It returns the pids
+// it killed.
+func KillOrphans(keep map[int]bool) []int {
+	var killed []int
+	for round := 0; round < 5; round++ {
+		kids := children(os.Getpid())
+		n := 0
+		for _, pid := range kids {
+			if keep[pid] {
+				continue
+			}
+			n++
+			// Kill its whole group too, in case it leads one.
+			syscall.Kill(-pid, syscall.SIGKILL)
+			syscall.Kill(pid, syscall.SIGKILL)
+			killed = append(killed, pid)
+		}
+		if n == 0 {
+			break
+		}
+		deadline := time.Now().Add(reapTimeout)
+		for time.Now().Before(deadline) {
+			var ws syscall.WaitStatus
+			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+			if err != nil {
+				break
+			}
+			if pid == 0 {
+				if len(pendingChildren(keep)) == 0 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	return killed
+}
+
+func pendingChildren(keep map[int]bool) []int {
+	var out []int
+	for _, pid := range children(os.Getpid()) {
+		if !keep[pid] {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// children lists the pids whose parent is ppid, from /proc.
+func children(ppid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command name may hold spaces and parentheses: fields start
+		// after the last ')'.
+		s := string(b)
+		k := strings.LastIndexByte(s, ')')
+		if k < 0 {
+			continue
+		}
+		f := strings.Fields(s[k+1:])
+		if len(f) < 2 {
+			continue
+		}
+		if p, err := strconv.Atoi(f[1]); err == nil && p == ppid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}

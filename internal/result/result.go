@@ -1,0 +1,255 @@
+// Package result holds the outcomes of a herd run: one Test per collected
+// test, the Run that contains them, and the Event model that every reporter
+// reads. It is a leaf package: it imports nothing from herd.
+package result
+
+import (
+	"sort"
+	"time"
+)
+
+// Outcome is the single final state of one collected test.
+type Outcome string
+
+// The outcomes a test can end with. Every collected test ends with exactly one.
+const (
+	Passed  Outcome = "passed"
+	Failed  Outcome = "failed"
+	Error   Outcome = "error"
+	Skipped Outcome = "skipped"
+	XFailed Outcome = "xfailed"
+	XPassed Outcome = "xpassed"
+	Crashed Outcome = "crashed"
+	Timeout Outcome = "timeout"
+	NotRun  Outcome = "not_run"
+)
+
+// Outcomes lists every outcome in the order pytest's closing line names them
+// (failures first), which is also the order reports use.
+var Outcomes = []Outcome{Failed, Crashed, Timeout, Passed, Skipped, XFailed, XPassed, Error, NotRun}
+
+// IsFailure reports whether the outcome makes the run fail (exit code 1).
+func (o Outcome) IsFailure() bool {
+	switch o {
+	case Failed, Error, Crashed, Timeout:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether o is one of the defined outcomes.
+func (o Outcome) Valid() bool {
+	for _, k := range Outcomes {
+		if o == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Section is one titled block of captured output, as pytest names them
+// ("Captured stdout call", "Captured log setup", ...).
+type Section struct {
+	Title   string `json:"title"`
+	Content string `json:"content"`
+}
+
+// Crash describes how a worker died while it ran a test (outcome crashed) or
+// how it was killed when the test ran too long (outcome timeout).
+type Crash struct {
+	// Signal is the name of the signal that ended the worker ("SIGSEGV"), or
+	// empty when it exited on its own.
+	Signal string `json:"signal"`
+	// ExitCode is the worker's exit code, or nil when a signal ended it.
+	ExitCode *int `json:"exit_code"`
+	// StderrTail is the last part of the worker's stderr, which holds the
+	// Python traceback faulthandler wrote at the moment of death.
+	StderrTail string `json:"stderr_tail"`
+	// KillStage names the last stage of herd's kill escalation that fired
+	// ("stacks", "SIGTERM", "SIGKILL"), empty when herd killed nothing.
+	KillStage string `json:"kill_stage,omitempty"`
+	// Phase is where the worker was when it died: "setup", "call",
+	// "teardown", or empty when unknown.
+	Phase string `json:"phase,omitempty"`
+	// PriorTests are the tests that ran earlier on the same worker process,
+	// oldest first.
+	PriorTests []string `json:"prior_tests,omitempty"`
+}
+
+// Test is the result of one collected test.
+type Test struct {
+	NodeID string `json:"nodeid"`
+	// File and Line locate the test (Line is 1-based; 0 when unknown).
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+
+	Outcome  Outcome       `json:"outcome"`
+	Duration time.Duration `json:"-"`
+	// Worker names the worker that ran the test ("gw0"), empty for not_run.
+	Worker string `json:"worker"`
+	// Longrepr is the failure or skip representation as pytest renders it
+	// with the run's --tb style.
+	Longrepr string `json:"longrepr"`
+	// Message is the one-line reason used in the short test summary.
+	Message string `json:"message,omitempty"`
+	// HeadLine is the title pytest prints above a failure ("test_x").
+	HeadLine string `json:"-"`
+	// Reason says why a test did not run (outcome not_run).
+	Reason string `json:"reason,omitempty"`
+	// Sections is captured output, already filtered by --show-capture.
+	Sections []Section `json:"sections,omitempty"`
+	Crash    *Crash    `json:"crash"`
+	// Start and Stop are offsets from the start of the run.
+	Start time.Duration `json:"-"`
+	Stop  time.Duration `json:"-"`
+	// Markers are the names of the markers on the test.
+	Markers []string `json:"-"`
+	// Errors holds extra failure representations, such as a teardown error
+	// after the call failed; pytest reports those as separate errors.
+	Extra []Phase `json:"-"`
+}
+
+// Phase is one extra failure representation of a test (a setup or teardown
+// error that pytest would print as a separate ERROR entry).
+type Phase struct {
+	When     string
+	Longrepr string
+	Message  string
+	Sections []Section
+}
+
+// CollectionError is a file or node that failed to collect.
+type CollectionError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// Warning is one warning recorded while running the suite.
+type Warning struct {
+	NodeID  string
+	Message string
+}
+
+// Info describes the environment of a run; it is known once the first worker
+// has started.
+type Info struct {
+	Version     string
+	Python      string
+	PythonPath  string
+	Pytest      string
+	HeaderLines []string
+	Rootdir     string
+	// CacheDir is pytest's cache directory; empty when the cache plugin is
+	// disabled (-p no:cacheprovider).
+	CacheDir string
+	Workers  int
+	// Options are the pytest options the workers parsed (command line and
+	// ini addopts) that reports follow.
+	Options Options
+}
+
+// Options are the effective pytest options that shape reports.
+type Options struct {
+	Verbose     int
+	ReportChars string
+	TBStyle     string
+	ShowCapture string
+	// Durations is --durations: -1 when not given, 0 for all.
+	Durations    int
+	DurationsMin float64
+	JUnitXML     string
+}
+
+// Run is everything a report needs about a finished run.
+type Run struct {
+	Info      Info
+	Collected int
+	// Deselected counts the tests that -k, -m or a plugin deselected.
+	Deselected int
+	Duration   time.Duration
+	// Tests holds one entry per collected test, in collection order.
+	Tests            []*Test
+	CollectionErrors []CollectionError
+	Warnings         []Warning
+	// Interrupted is set when the run ended early (Ctrl-C, collection
+	// errors); InterruptReason says why in pytest's words.
+	Interrupted     bool
+	InterruptReason string
+	// MaxfailReached is set when -x or --maxfail stopped scheduling.
+	MaxfailReached bool
+	// WorkerDeaths counts the workers that died during the run.
+	WorkerDeaths int
+}
+
+// Summary counts the tests of each outcome.
+func (r *Run) Summary() map[Outcome]int {
+	m := make(map[Outcome]int)
+	for _, t := range r.Tests {
+		m[t.Outcome]++
+	}
+	return m
+}
+
+// Failed reports whether any test has a failing outcome.
+func (r *Run) Failed() bool {
+	for _, t := range r.Tests {
+		if t.Outcome.IsFailure() {
+			return true
+		}
+	}
+	return false
+}
+
+// Slowest returns up to n tests that ran, longest first; n <= 0 means all.
+func (r *Run) Slowest(n int) []*Test {
+	var ts []*Test
+	for _, t := range r.Tests {
+		if t.Outcome != NotRun {
+			ts = append(ts, t)
+		}
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Duration > ts[j].Duration })
+	if n > 0 && len(ts) > n {
+		ts = ts[:n]
+	}
+	return ts
+}
+
+// EventKind names what happened in an Event.
+type EventKind string
+
+// The kinds of events a run emits, in the order they usually come.
+const (
+	RunStarted    EventKind = "run_started"
+	Collected     EventKind = "collected"
+	WorkerStarted EventKind = "worker_started"
+	WorkerDied    EventKind = "worker_died"
+	TestStarted   EventKind = "test_started"
+	TestFinished  EventKind = "test_finished"
+	RunFinished   EventKind = "run_finished"
+)
+
+// Event is one thing that happened during a run. Every reporter reads the same
+// events; the dispatcher emits them from one goroutine, in order.
+type Event struct {
+	Kind EventKind
+	// Time is the offset from the start of the run.
+	Time time.Duration
+	// Worker names the worker involved ("gw0"), if any.
+	Worker string
+	// NodeID names the test involved, for TestStarted.
+	NodeID string
+	// Test is the finished test, for TestFinished.
+	Test *Test
+	// Run is the run so far: set for Collected and RunFinished.
+	Run *Run
+	// Info is set for RunStarted.
+	Info *Info
+	// Message is a human-readable detail (why a worker died).
+	Message string
+}
+
+// Sink receives the events of a run. Handle is called from one goroutine.
+type Sink interface {
+	Handle(Event)
+}

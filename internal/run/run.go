@@ -1,0 +1,995 @@
+// Package run is the dispatcher: the sole owner of a run's state. It starts
+// the workers, learns the collection, hands out work, turns the workers'
+// messages and deaths into test results, and emits result.Events. Workers
+// reach it only through worker.Events on one channel, so all state changes
+// happen on one goroutine.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/herd-run/herd/internal/protocol"
+	"github.com/herd-run/herd/internal/result"
+	"github.com/herd-run/herd/internal/schedule"
+	"github.com/herd-run/herd/internal/worker"
+)
+
+// ShutdownTimeout bounds a worker's session teardown after the controller
+// asked it to shut down. Session fixtures ran their teardown with the last
+// test already, so only pytest_sessionfinish hooks and atexit handlers are
+// left; a minute is generous for those and still ends a stuck run.
+const ShutdownTimeout = 60 * time.Second
+
+// InterruptGrace is how long running tests may go on after the first Ctrl-C
+// before their workers are killed: long enough for a test that is about to
+// finish, short enough that the user does not press Ctrl-C again.
+const InterruptGrace = 2 * time.Second
+
+// maxStartupDeaths is how many workers in a row may die before collecting
+// before herd stops replacing them: one cause (an import that segfaults) kills
+// every replacement the same way, so more tries only waste time.
+const maxStartupDeaths = 3
+
+// Config configures one run.
+type Config struct {
+	// Workers is the number of worker processes (at least 1).
+	Workers int
+	// Starter starts worker processes.
+	Starter worker.Starter
+	// Sink receives the run's events, from the dispatcher's goroutine.
+	Sink result.Sink
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MaxFail stops scheduling after this many failures; 0 means never.
+	MaxFail int
+	// ContinueOnCollectionErrors runs the collected tests despite errors.
+	ContinueOnCollectionErrors bool
+	// Timeout, when positive, is the per-test timeout from --timeout. A
+	// test's timeout marker overrides it; it overrides the ini option.
+	Timeout time.Duration
+	// Durations returns the durations earlier runs recorded in pytest's
+	// cache directory, by nodeid; nil means none are known.
+	Durations func(cacheDir string) map[string]time.Duration
+	// Interrupts delivers Ctrl-C: the first stops the run gracefully, the
+	// second kills every worker at once.
+	Interrupts <-chan struct{}
+	// Info is the run's description; the dispatcher fills in what the
+	// workers report (pytest version, header lines).
+	Info result.Info
+}
+
+// StartupError means pytest itself refused to start: a usage error in its
+// arguments, an unreadable ini file, a broken conftest. Code is pytest's exit
+// code and Output what it printed to stderr.
+type StartupError struct {
+	Code   int
+	Output string
+}
+
+func (e *StartupError) Error() string {
+	return fmt.Sprintf("pytest exited with code %d before collecting", e.Code)
+}
+
+type status int
+
+const (
+	pending status = iota
+	assigned
+	running
+	done
+)
+
+type testState struct {
+	info    protocol.TestInfo
+	res     *result.Test
+	status  status
+	slot    int
+	reports []protocol.Report
+	started time.Time
+}
+
+type slotState struct {
+	idx   int
+	name  string
+	gen   int
+	h     worker.Handle
+	alive bool
+	hello bool
+	// collected is set once this process sent its collection; known is the
+	// set of nodeids it collected when that differs from the run's.
+	collected bool
+	known     map[string]bool
+	queue     []int
+	current   int
+	ran       []string
+	idle      bool
+	shutdown  bool
+	stopped   bool
+	deadline  time.Time
+	timedOut  bool
+	killed    bool
+	exitInfo  string
+	startedAt time.Time
+}
+
+type dispatcher struct {
+	cfg    Config
+	ctx    context.Context
+	now    func() time.Time
+	start  time.Time
+	events chan worker.Event
+	slots  []*slotState
+	run    *result.Run
+
+	tests    []*testState
+	byID     map[string]int
+	sched    *schedule.Scheduler
+	haveColl bool
+
+	iniTimeout     float64
+	failures       int
+	stopping       bool // no more scheduling (maxfail, interrupt)
+	interrupted    int
+	interruptAt    time.Time
+	startupDeaths  int
+	respawnBlocked string
+	startupErr     *StartupError
+	firstStartErr  error
+	sessionSeen    bool
+}
+
+// Execute runs the suite and returns the finished run. A non-nil error means
+// herd could not run the suite at all (a *StartupError when pytest refused
+// its arguments); every test outcome, crashes included, is in the Run.
+func Execute(ctx context.Context, cfg Config) (*result.Run, error) {
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d := &dispatcher{
+		cfg:    cfg,
+		ctx:    ctx,
+		now:    cfg.Now,
+		events: make(chan worker.Event, 256),
+		run:    &result.Run{Info: cfg.Info},
+		byID:   make(map[string]int),
+	}
+	d.start = d.now()
+	d.run.Info.Workers = cfg.Workers
+	return d.loop()
+}
+
+func (d *dispatcher) since() time.Duration { return d.now().Sub(d.start) }
+
+func (d *dispatcher) emit(ev result.Event) {
+	if d.cfg.Sink != nil {
+		ev.Time = d.since()
+		d.cfg.Sink.Handle(ev)
+	}
+}
+
+func (d *dispatcher) loop() (*result.Run, error) {
+	for i := 0; i < d.cfg.Workers; i++ {
+		d.slots = append(d.slots, &slotState{idx: i, name: fmt.Sprintf("gw%d", i), current: -1})
+	}
+	for _, s := range d.slots {
+		d.spawn(s)
+	}
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		if d.finished() {
+			break
+		}
+		select {
+		case ev := <-d.events:
+			d.handle(ev)
+		case <-ticker.C:
+			d.checkDeadlines()
+		case _, ok := <-d.cfg.Interrupts:
+			if ok {
+				d.interrupt()
+			} else {
+				d.cfg.Interrupts = nil
+			}
+		}
+	}
+	if d.startupErr != nil {
+		return nil, d.startupErr
+	}
+	if !d.haveColl {
+		if d.firstStartErr != nil {
+			return nil, d.firstStartErr
+		}
+		if d.interrupted > 0 {
+			d.run.Interrupted = true
+			d.run.InterruptReason = "KeyboardInterrupt"
+		} else {
+			return nil, errors.New("no worker finished collecting: " + d.respawnBlocked)
+		}
+	}
+	d.run.Duration = d.since()
+	d.emit(result.Event{Kind: result.RunFinished, Run: d.run})
+	return d.run, nil
+}
+
+// finished reports whether every worker is gone and every test has its
+// outcome.
+func (d *dispatcher) finished() bool {
+	for _, s := range d.slots {
+		if s.alive {
+			return false
+		}
+	}
+	if !d.haveColl {
+		// No live worker and no collection: nothing more can happen unless a
+		// replacement is allowed to start.
+		return true
+	}
+	for _, t := range d.tests {
+		if t.status != done {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *dispatcher) spawn(s *slotState) {
+	s.gen++
+	s.alive, s.hello, s.collected, s.known = false, false, false, nil
+	s.queue, s.current, s.ran, s.idle = nil, -1, nil, false
+	s.shutdown, s.stopped, s.timedOut, s.killed = false, false, false, false
+	s.startedAt = d.now()
+	h, err := d.cfg.Starter.Start(d.ctx, s.idx, s.gen, d.events)
+	if err != nil {
+		if d.firstStartErr == nil {
+			d.firstStartErr = err
+		}
+		d.respawnBlocked = err.Error()
+		return
+	}
+	s.h = h
+	s.alive = true
+	d.emit(result.Event{Kind: result.WorkerStarted, Worker: s.name})
+}
+
+func (d *dispatcher) handle(ev worker.Event) {
+	if ev.Slot < 0 || ev.Slot >= len(d.slots) {
+		return
+	}
+	s := d.slots[ev.Slot]
+	if ev.Gen != s.gen {
+		return // an event of a process already replaced
+	}
+	switch {
+	case ev.Exit != nil:
+		d.onExit(s, ev.Exit)
+	case ev.ProtoErr != nil:
+		if errors.Is(ev.ProtoErr, protocol.ErrHandshake) {
+			s.exitInfo = ev.ProtoErr.Error()
+		}
+	case ev.Msg != nil:
+		d.onMessage(s, ev.Msg)
+	}
+}
+
+func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
+	switch m.Type {
+	case protocol.TypeHello:
+		s.hello = true
+		if d.run.Info.Python == "" {
+			d.run.Info.Python = m.Python
+		}
+	case protocol.TypeSession:
+		if !d.sessionSeen {
+			d.sessionSeen = true
+			d.run.Info.Pytest = m.Pytest
+			d.run.Info.Rootdir = m.Rootdir
+			d.run.Info.CacheDir = m.CacheDir
+			d.run.Info.HeaderLines = m.HeaderLines
+			d.applyOptions(m.Options)
+			info := d.run.Info
+			d.emit(result.Event{Kind: result.RunStarted, Info: &info})
+		}
+	case protocol.TypeCollected:
+		if !d.haveColl {
+			d.iniTimeout = m.IniTimeout
+		}
+		d.onCollected(s, m)
+	case protocol.TypeWant:
+		s.idle = m.Idle
+		d.feed(s, !m.Idle)
+	case protocol.TypeStart:
+		d.onStart(s, m.ID)
+	case protocol.TypeReport:
+		if i, ok := d.byID[m.ID]; ok && m.Report != nil {
+			t := d.tests[i]
+			if t.status == running && t.slot == s.idx {
+				t.reports = append(t.reports, *m.Report)
+			}
+		}
+	case protocol.TypeDone:
+		d.onDone(s, m.ID)
+	case protocol.TypeDropped:
+		for _, id := range m.IDs {
+			i, ok := d.byID[id]
+			if !ok {
+				continue
+			}
+			d.removeQueued(s, i)
+			t := d.tests[i]
+			if t.status == assigned {
+				t.status = pending
+				if d.stopping {
+					d.notRun(i, d.stopReason())
+				} else {
+					d.sched.Requeue([]int{i})
+				}
+			}
+		}
+	case protocol.TypeWarning:
+		if m.Warning != nil {
+			d.run.Warnings = append(d.run.Warnings, result.Warning{NodeID: m.Warning.NodeID, Message: m.Warning.Message})
+		}
+	}
+}
+
+func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
+	s.collected = true
+	d.startupDeaths = 0
+	if !d.haveColl {
+		d.haveColl = true
+		d.run.Deselected = m.Deselected
+		for _, e := range m.Errors {
+			d.run.CollectionErrors = append(d.run.CollectionErrors, result.CollectionError{Path: e.Path, Message: e.Message})
+		}
+		var known map[string]time.Duration
+		if d.cfg.Durations != nil {
+			known = d.cfg.Durations(d.run.Info.CacheDir)
+		}
+		var st []schedule.Test
+		for _, ti := range m.Tests {
+			if _, dup := d.byID[ti.ID]; dup {
+				continue
+			}
+			d.byID[ti.ID] = len(d.tests)
+			res := &result.Test{NodeID: ti.ID, File: ti.File, Line: ti.Line, Markers: ti.Markers}
+			d.tests = append(d.tests, &testState{info: ti, res: res, slot: -1})
+			d.run.Tests = append(d.run.Tests, res)
+			st = append(st, schedule.Test{ID: ti.ID, Estimate: known[ti.ID]})
+		}
+		for _, sk := range m.Skips {
+			// A module skipped at collection time is one skipped entry, as
+			// pytest counts it.
+			if _, dup := d.byID[sk.Path]; dup {
+				continue
+			}
+			d.byID[sk.Path] = len(d.tests)
+			res := &result.Test{NodeID: sk.Path, Outcome: result.Skipped, Longrepr: sk.Message, Message: skipReason(sk.Message)}
+			d.tests = append(d.tests, &testState{res: res, status: done, slot: -1})
+			d.run.Tests = append(d.run.Tests, res)
+		}
+		d.run.Collected = len(m.Tests)
+		d.sched = schedule.New(st, d.cfg.Workers)
+		d.emit(result.Event{Kind: result.Collected, Run: d.run})
+		if len(d.run.CollectionErrors) > 0 && !d.cfg.ContinueOnCollectionErrors {
+			n := len(d.run.CollectionErrors)
+			d.run.Interrupted = true
+			d.run.InterruptReason = fmt.Sprintf("%d %s during collection", n, plural(n, "error"))
+			d.stopAll("not run: the run was interrupted by collection errors")
+		} else if d.interrupted > 0 {
+			d.stopAll("not run: interrupted")
+		}
+	} else if !sameCollection(d.tests, m.Tests) {
+		s.known = make(map[string]bool, len(m.Tests))
+		for _, ti := range m.Tests {
+			s.known[ti.ID] = true
+		}
+	}
+}
+
+// applyOptions adopts what the pytest options say (ini addopts included)
+// where herd's own command line said nothing.
+func (d *dispatcher) applyOptions(o *protocol.Options) {
+	if o == nil {
+		return
+	}
+	if d.cfg.MaxFail == 0 && o.MaxFail > 0 {
+		d.cfg.MaxFail = o.MaxFail
+	}
+	if d.cfg.Timeout == 0 && o.Timeout > 0 {
+		d.cfg.Timeout = time.Duration(o.Timeout * float64(time.Second))
+	}
+	if o.ContinueOnCollectionErrors {
+		d.cfg.ContinueOnCollectionErrors = true
+	}
+	ro := &d.run.Info.Options
+	ro.Verbose = o.Verbose
+	ro.ReportChars = o.ReportChars
+	ro.TBStyle = o.TBStyle
+	ro.ShowCapture = o.ShowCapture
+	ro.Durations = -1
+	if o.Durations != nil {
+		ro.Durations = *o.Durations
+	}
+	ro.DurationsMin = o.DurationsMin
+	ro.JUnitXML = o.JUnitXML
+}
+
+func skipReason(longrepr string) string {
+	// "path:line: reason" -> "reason"
+	parts := strings.SplitN(longrepr, ": ", 2)
+	if len(parts) == 2 {
+		return parts[1]
+	}
+	return longrepr
+}
+
+func sameCollection(tests []*testState, got []protocol.TestInfo) bool {
+	n := 0
+	for _, t := range tests {
+		if t.info.ID != "" {
+			n++
+		}
+	}
+	if n != len(got) {
+		return false
+	}
+	for i, ti := range got {
+		if i >= len(tests) || tests[i].info.ID != ti.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// feed answers a worker's want. must says the worker holds a test and waits
+// for our answer before running it, so it gets work or "none" at once; an idle
+// worker with nothing to do waits until there is work or the run ends.
+func (d *dispatcher) feed(s *slotState, must bool) {
+	if !s.alive || !s.collected || s.shutdown {
+		return
+	}
+	var ix []int
+	if !d.stopping && d.sched != nil {
+		var accept func(int) bool
+		if s.known != nil {
+			accept = func(i int) bool { return s.known[d.tests[i].info.ID] }
+		}
+		ix = d.sched.Next(s.idx, accept)
+	}
+	if len(ix) > 0 {
+		ids := make([]string, len(ix))
+		for k, i := range ix {
+			t := d.tests[i]
+			t.status = assigned
+			t.slot = s.idx
+			ids[k] = t.info.ID
+		}
+		s.queue = append(s.queue, ix...)
+		s.idle = false
+		s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
+		return
+	}
+	if must {
+		s.h.Send(protocol.Command{Type: protocol.CmdNone})
+		return
+	}
+	d.maybeShutdown()
+}
+
+// maybeShutdown sends shutdown to idle workers once no work can come back:
+// nothing is queued and no test is running or assigned anywhere.
+func (d *dispatcher) maybeShutdown() {
+	if !d.haveColl {
+		return
+	}
+	if d.sched != nil && d.sched.Remaining() > 0 && !d.stopping {
+		return
+	}
+	for _, t := range d.tests {
+		if t.status == assigned || t.status == running {
+			// A worker may still die and give tests back.
+			return
+		}
+	}
+	for _, s := range d.slots {
+		if s.alive && s.idle && !s.shutdown {
+			d.sendShutdown(s)
+		}
+	}
+}
+
+func (d *dispatcher) sendShutdown(s *slotState) {
+	s.shutdown = true
+	s.deadline = d.now().Add(ShutdownTimeout)
+	s.h.Send(protocol.Command{Type: protocol.CmdShutdown})
+}
+
+func (d *dispatcher) onStart(s *slotState, id string) {
+	i, ok := d.byID[id]
+	if !ok {
+		return
+	}
+	t := d.tests[i]
+	d.removeQueued(s, i)
+	if t.status == done {
+		return
+	}
+	t.status = running
+	t.slot = s.idx
+	t.started = d.now()
+	t.reports = nil
+	s.current = i
+	t.res.Start = d.since()
+	t.res.Worker = s.name
+	if to := d.timeoutOf(t); to > 0 {
+		s.deadline = t.started.Add(to)
+	} else {
+		s.deadline = time.Time{}
+	}
+	d.emit(result.Event{Kind: result.TestStarted, Worker: s.name, NodeID: id})
+}
+
+func (d *dispatcher) timeoutOf(t *testState) time.Duration {
+	sec := t.info.Timeout
+	if sec <= 0 {
+		if d.cfg.Timeout > 0 {
+			return d.cfg.Timeout
+		}
+		sec = d.iniTimeout
+	}
+	if sec <= 0 {
+		return 0
+	}
+	return time.Duration(sec * float64(time.Second))
+}
+
+func (d *dispatcher) removeQueued(s *slotState, i int) {
+	for k, q := range s.queue {
+		if q == i {
+			s.queue = append(s.queue[:k], s.queue[k+1:]...)
+			return
+		}
+	}
+}
+
+func (d *dispatcher) onDone(s *slotState, id string) {
+	i, ok := d.byID[id]
+	if !ok {
+		return
+	}
+	t := d.tests[i]
+	if t.status != running || t.slot != s.idx {
+		return
+	}
+	s.current = -1
+	s.deadline = time.Time{}
+	s.ran = append(s.ran, id)
+	finalize(t.res, t.reports)
+	t.res.Stop = d.since()
+	d.finish(i)
+}
+
+// finish records that test i has its final outcome.
+func (d *dispatcher) finish(i int) {
+	t := d.tests[i]
+	t.status = done
+	if t.res.Outcome.IsFailure() {
+		d.failures++
+		if d.cfg.MaxFail > 0 && d.failures >= d.cfg.MaxFail && !d.stopping {
+			d.run.MaxfailReached = true
+			d.run.InterruptReason = fmt.Sprintf("stopping after %d %s", d.failures, plural(d.failures, "failure"))
+			d.stopAll(fmt.Sprintf("not run: stopped after %d %s (--maxfail)", d.failures, plural(d.failures, "failure")))
+		}
+	}
+	d.emit(result.Event{Kind: result.TestFinished, Worker: t.res.Worker, NodeID: t.res.NodeID, Test: t.res})
+	d.maybeShutdown()
+}
+
+func (d *dispatcher) stopReason() string {
+	if d.interrupted > 0 {
+		return "not run: interrupted"
+	}
+	if d.run.MaxfailReached {
+		return fmt.Sprintf("not run: stopped after %d %s (--maxfail)", d.failures, plural(d.failures, "failure"))
+	}
+	return "not run: the run was interrupted by collection errors"
+}
+
+// stopAll ends scheduling: tests not handed out become not_run with reason,
+// and every worker drops the tests it holds but has not started.
+func (d *dispatcher) stopAll(reason string) {
+	d.stopping = true
+	if d.sched != nil {
+		for _, i := range d.sched.Drain() {
+			d.notRun(i, reason)
+		}
+	}
+	for _, s := range d.slots {
+		if !s.alive {
+			continue
+		}
+		if len(s.queue) > 0 && !s.stopped {
+			s.stopped = true
+			s.h.Send(protocol.Command{Type: protocol.CmdStop})
+		}
+		if s.current < 0 && len(s.queue) == 0 && !s.shutdown {
+			d.sendShutdown(s)
+		}
+	}
+	d.maybeShutdown()
+}
+
+func (d *dispatcher) notRun(i int, reason string) {
+	t := d.tests[i]
+	if t.status == done {
+		return
+	}
+	t.status = done
+	t.res.Outcome = result.NotRun
+	t.res.Reason = reason
+	d.emit(result.Event{Kind: result.TestFinished, NodeID: t.res.NodeID, Test: t.res})
+}
+
+func (d *dispatcher) interrupt() {
+	d.interrupted++
+	if d.interrupted == 1 {
+		d.interruptAt = d.now()
+		d.run.Interrupted = true
+		d.run.InterruptReason = "KeyboardInterrupt"
+		d.stopAll("not run: interrupted")
+		return
+	}
+	for _, s := range d.slots {
+		if s.alive {
+			if p, ok := s.h.(interface{ KillNow() }); ok {
+				p.KillNow()
+			} else {
+				s.h.Kill(false)
+			}
+			s.killed = true
+		}
+	}
+}
+
+func (d *dispatcher) checkDeadlines() {
+	now := d.now()
+	if d.interrupted == 1 && now.Sub(d.interruptAt) > InterruptGrace {
+		for _, s := range d.slots {
+			if s.alive && !s.killed {
+				s.killed = true
+				s.h.Kill(false)
+			}
+		}
+	}
+	for _, s := range d.slots {
+		if !s.alive || s.killed || s.deadline.IsZero() || now.Before(s.deadline) {
+			continue
+		}
+		s.killed = true
+		if s.current >= 0 {
+			s.timedOut = true
+			s.h.Kill(true)
+		} else {
+			s.exitInfo = "did not finish its session within the shutdown timeout"
+			s.h.Kill(true)
+		}
+	}
+}
+
+func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
+	s.alive = false
+	how := describeExit(ex)
+	if !s.collected && !d.haveColl && ex.Signal == "" && ex.Err == nil && ex.KillStage == "" && d.interrupted == 0 {
+		// pytest refused to start (usage error, bad ini, conftest error):
+		// there is nothing to run, and every worker would say the same.
+		d.startupErr = &StartupError{Code: ex.Code, Output: ex.StderrTail}
+		d.stopWorkers()
+		return
+	}
+	expected := s.shutdown && s.current < 0
+	if !expected || ex.Signal != "" {
+		msg := how
+		if s.exitInfo != "" {
+			msg = s.exitInfo + "; " + how
+		}
+		if !expected || ex.Signal != "" {
+			d.run.WorkerDeaths++
+			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Message: msg})
+		}
+	}
+	if s.current >= 0 {
+		i := s.current
+		t := d.tests[i]
+		s.current = -1
+		if t.status == running {
+			d.crashResult(s, t, ex)
+			t.res.Stop = d.since()
+			d.finish(i)
+		}
+	}
+	// Tests handed to this worker but not started go back to the queue.
+	var back []int
+	for _, i := range s.queue {
+		if d.tests[i].status == assigned {
+			d.tests[i].status = pending
+			back = append(back, i)
+		}
+	}
+	s.queue = nil
+	if len(back) > 0 {
+		if d.stopping {
+			for _, i := range back {
+				d.notRun(i, d.stopReason())
+			}
+		} else {
+			d.sched.Requeue(back)
+		}
+	}
+	if !s.collected {
+		d.startupDeaths++
+		if d.startupDeaths >= maxStartupDeaths {
+			d.respawnBlocked = fmt.Sprintf("%d workers in a row died before collecting (last: %s)", d.startupDeaths, how)
+		}
+	}
+	if d.shouldRespawn() {
+		d.spawn(s)
+		return
+	}
+	if d.haveColl && !d.anyAlive() {
+		reason := "not run: no worker left to run it"
+		if d.respawnBlocked != "" {
+			reason = "not run: " + d.respawnBlocked
+		}
+		if d.sched != nil {
+			for _, i := range d.sched.Drain() {
+				d.notRun(i, reason)
+			}
+		}
+		for i, t := range d.tests {
+			if t.status != done {
+				d.notRun(i, reason)
+			}
+		}
+	}
+	d.maybeShutdown()
+	for _, o := range d.slots {
+		if o.alive && o.idle && !o.shutdown {
+			d.feed(o, false)
+		}
+	}
+}
+
+func (d *dispatcher) anyAlive() bool {
+	for _, s := range d.slots {
+		if s.alive {
+			return true
+		}
+	}
+	return false
+}
+
+// shouldRespawn reports whether a dead worker's slot gets a new process: only
+// while there is work it could do and deaths are not repeating for one cause.
+func (d *dispatcher) shouldRespawn() bool {
+	if d.stopping || d.interrupted > 0 || d.respawnBlocked != "" || d.startupErr != nil {
+		return false
+	}
+	if !d.haveColl {
+		return true
+	}
+	if d.sched != nil && d.sched.Remaining() > 0 {
+		return true
+	}
+	for _, t := range d.tests {
+		if t.status == pending || t.status == assigned {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *dispatcher) stopWorkers() {
+	d.stopping = true
+	for _, s := range d.slots {
+		if s.alive && !s.killed {
+			s.killed = true
+			s.h.Kill(false)
+		}
+	}
+}
+
+func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
+	crash := &result.Crash{
+		Signal:     ex.Signal,
+		StderrTail: ex.StderrTail,
+		KillStage:  ex.KillStage,
+		Phase:      phaseOf(t.reports),
+		PriorTests: append([]string(nil), s.ran...),
+	}
+	if ex.Signal == "" && ex.Err == nil {
+		code := ex.Code
+		crash.ExitCode = &code
+	}
+	t.res.Crash = crash
+	t.res.Duration = d.now().Sub(t.started)
+	switch {
+	case s.timedOut:
+		t.res.Outcome = result.Timeout
+		to := d.timeoutOf(t)
+		t.res.Message = fmt.Sprintf("timeout after %s", fmtSeconds(to))
+		t.res.Longrepr = fmt.Sprintf("Timeout: the test ran longer than %s; herd dumped its stacks and killed the worker (%s).\n\n%s",
+			fmtSeconds(to), ex.KillStage, ex.StderrTail)
+	case d.interrupted > 0 && s.killed:
+		t.res.Outcome = result.NotRun
+		t.res.Reason = "not run: interrupted while running"
+		t.res.Crash = nil
+	default:
+		t.res.Outcome = result.Crashed
+		t.res.Message = "worker " + s.name + " crashed: " + describeExit(ex)
+		t.res.Longrepr = fmt.Sprintf("worker %s crashed while running %s during %s: %s", s.name, t.info.ID, crash.Phase, describeExit(ex))
+	}
+	t.res.HeadLine = headLine(t.info.ID)
+}
+
+func fmtSeconds(d time.Duration) string {
+	return fmt.Sprintf("%gs", d.Seconds())
+}
+
+func describeExit(ex *worker.Exit) string {
+	switch {
+	case ex.Err != nil:
+		return ex.Err.Error()
+	case ex.Signal != "":
+		return "killed by " + ex.Signal
+	default:
+		return fmt.Sprintf("exit code %d", ex.Code)
+	}
+}
+
+func phaseOf(reports []protocol.Report) string {
+	phase := "setup"
+	for _, r := range reports {
+		switch r.When {
+		case "setup":
+			phase = "call"
+		case "call":
+			phase = "teardown"
+		}
+	}
+	return phase
+}
+
+func headLine(id string) string {
+	if i := strings.Index(id, "::"); i >= 0 {
+		return strings.ReplaceAll(id[i+2:], "::", ".")
+	}
+	return id
+}
+
+// finalize turns a test's phase reports into its one outcome, following
+// pytest's own classification of each phase.
+func finalize(res *result.Test, reports []protocol.Report) {
+	var dur float64
+	var setup, call, teardown *protocol.Report
+	for k := range reports {
+		r := &reports[k]
+		dur += r.Duration
+		switch r.When {
+		case "setup":
+			setup = r
+		case "call":
+			call = r
+		case "teardown":
+			teardown = r
+		}
+	}
+	res.Duration = time.Duration(dur * float64(time.Second))
+	var main *protocol.Report
+	switch {
+	case setup != nil && setup.Outcome != "passed":
+		main = setup
+	case call != nil:
+		main = call
+	case setup != nil:
+		main = setup
+	}
+	if main == nil {
+		res.Outcome = result.Error
+		res.Longrepr = "herd: the worker sent no report for this test"
+		res.Message = "no report"
+		return
+	}
+	res.Outcome = outcomeOf(main)
+	res.Longrepr = main.Longrepr
+	res.Message = main.Message
+	res.HeadLine = main.HeadLine
+	res.Sections = toSections(main.Sections)
+	if res.Outcome == result.XFailed || res.Outcome == result.XPassed {
+		// pytest's summary gives the xfail reason, not the exception.
+		res.Message = main.WasXfail
+	}
+	if teardown != nil && teardown.Outcome == "failed" {
+		extra := result.Phase{When: "teardown", Longrepr: teardown.Longrepr, Message: teardown.Message, Sections: toSections(teardown.Sections)}
+		if res.Outcome == result.Failed || res.Outcome == result.Error {
+			res.Extra = append(res.Extra, extra)
+		} else {
+			res.Outcome = result.Error
+			res.Longrepr = teardown.Longrepr
+			res.Message = teardown.Message
+			if teardown.HeadLine != "" {
+				res.HeadLine = teardown.HeadLine
+			}
+			res.Sections = extra.Sections
+		}
+	} else if teardown != nil && res.Outcome.IsFailure() {
+		// pytest shows a failed test's teardown output below its failure;
+		// the teardown report repeats the earlier sections, so only the
+		// teardown ones are new.
+		for _, sec := range teardown.Sections {
+			if strings.Contains(sec.Title, "teardown") {
+				res.Sections = append(res.Sections, result.Section{Title: sec.Title, Content: sec.Content})
+			}
+		}
+	}
+	if res.HeadLine == "" {
+		res.HeadLine = headLine(res.NodeID)
+	}
+}
+
+func outcomeOf(r *protocol.Report) result.Outcome {
+	switch r.Category {
+	case "passed":
+		return result.Passed
+	case "failed":
+		if r.When != "call" {
+			return result.Error
+		}
+		return result.Failed
+	case "error":
+		return result.Error
+	case "skipped":
+		return result.Skipped
+	case "xfailed":
+		return result.XFailed
+	case "xpassed":
+		return result.XPassed
+	}
+	switch r.Outcome {
+	case "passed":
+		return result.Passed
+	case "skipped":
+		return result.Skipped
+	}
+	if r.When != "call" {
+		return result.Error
+	}
+	return result.Failed
+}
+
+func toSections(in []protocol.Section) []result.Section {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]result.Section, len(in))
+	for i, s := range in {
+		out[i] = result.Section{Title: s.Title, Content: s.Content}
+	}
+	return out
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}

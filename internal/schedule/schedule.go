@@ -1,0 +1,242 @@
+// Package schedule decides which tests a worker runs next. It is pull-based:
+// a worker that needs work asks, and gets a chunk of tests.
+//
+// Tests of one module form a unit and stay together on one worker while that
+// costs no balance, so a module fixture is set up about once. Units run
+// longest-first when earlier runs recorded durations. Chunks shrink as the
+// run nears its end (guided self-scheduling: a chunk is about a quarter of a
+// worker's share of what remains), and an idle worker takes the second half
+// of the largest unit still being worked on, so the tail stays short.
+package schedule
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Test is what the scheduler knows of one test.
+type Test struct {
+	// ID is the test's nodeid.
+	ID string
+	// Estimate is the expected duration; zero when unknown.
+	Estimate time.Duration
+}
+
+// unit is a run of tests of one module, in collection order.
+type unit struct {
+	tests []int
+	cost  float64
+}
+
+// Scheduler hands out tests by index into the slice given to New. It is not
+// safe for concurrent use: the dispatcher owns it.
+type Scheduler struct {
+	tests    []Test
+	cost     []float64
+	queue    []*unit
+	active   map[int]*unit // worker slot -> the unit it is working through
+	workers  int
+	left     int
+	leftCost float64
+}
+
+// New returns a scheduler over tests for the given number of workers. Tests
+// with a recorded duration make their modules run longest-first; the others
+// count as the median recorded duration (or equal weights when nothing is
+// recorded).
+func New(tests []Test, workers int) *Scheduler {
+	if workers < 1 {
+		workers = 1
+	}
+	s := &Scheduler{tests: tests, workers: workers, active: make(map[int]*unit)}
+	s.cost = costs(tests)
+	var order []string
+	byMod := make(map[string]*unit)
+	for i, t := range tests {
+		mod := module(t.ID)
+		u := byMod[mod]
+		if u == nil {
+			u = &unit{}
+			byMod[mod] = u
+			order = append(order, mod)
+		}
+		u.tests = append(u.tests, i)
+		u.cost += s.cost[i]
+		s.leftCost += s.cost[i]
+	}
+	for _, m := range order {
+		s.queue = append(s.queue, byMod[m])
+	}
+	if hasEstimates(tests) {
+		sort.SliceStable(s.queue, func(i, j int) bool { return s.queue[i].cost > s.queue[j].cost })
+	}
+	s.left = len(tests)
+	return s
+}
+
+func hasEstimates(tests []Test) bool {
+	for _, t := range tests {
+		if t.Estimate > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// costs returns each test's weight in seconds: its estimate, or the median
+// estimate for tests without one (1 for all when none has one).
+func costs(tests []Test) []float64 {
+	var known []float64
+	for _, t := range tests {
+		if t.Estimate > 0 {
+			known = append(known, t.Estimate.Seconds())
+		}
+	}
+	def := 1.0
+	if len(known) > 0 {
+		sort.Float64s(known)
+		def = known[len(known)/2]
+	}
+	c := make([]float64, len(tests))
+	for i, t := range tests {
+		if t.Estimate > 0 {
+			c[i] = t.Estimate.Seconds()
+		} else {
+			c[i] = def
+		}
+	}
+	return c
+}
+
+// module returns the part of a nodeid that names its file.
+func module(id string) string {
+	if i := strings.Index(id, "::"); i >= 0 {
+		return id[:i]
+	}
+	return id
+}
+
+// Remaining returns how many tests have not been handed out.
+func (s *Scheduler) Remaining() int { return s.left }
+
+// Next returns the next chunk of tests for the worker in slot, or nil when
+// nothing is left. accept, when not nil, filters out tests the worker cannot
+// run (it did not collect them); those stay for other workers.
+func (s *Scheduler) Next(slot int, accept func(int) bool) []int {
+	if s.left == 0 {
+		return nil
+	}
+	u := s.active[slot]
+	if u == nil || len(u.tests) == 0 {
+		u = s.take(slot)
+		if u == nil {
+			return nil
+		}
+	}
+	share := s.leftCost / float64(s.workers) / 4
+	var out []int
+	var sum float64
+	var skipped []int
+	for len(u.tests) > 0 && (len(out) == 0 || sum < share) {
+		i := u.tests[0]
+		u.tests = u.tests[1:]
+		if accept != nil && !accept(i) {
+			skipped = append(skipped, i)
+			continue
+		}
+		out = append(out, i)
+		sum += s.cost[i]
+	}
+	u.cost -= sum
+	s.leftCost -= sum
+	s.left -= len(out)
+	if len(skipped) > 0 {
+		s.queue = append(s.queue, &unit{tests: skipped, cost: s.sum(skipped)})
+	}
+	return out
+}
+
+// take gives slot a unit of its own: the next queued one, or else the second
+// half of the largest unit another worker is still going through.
+func (s *Scheduler) take(slot int) *unit {
+	delete(s.active, slot)
+	for len(s.queue) > 0 {
+		u := s.queue[0]
+		s.queue = s.queue[1:]
+		if len(u.tests) > 0 {
+			s.active[slot] = u
+			return u
+		}
+	}
+	var victim *unit
+	for _, u := range s.active {
+		if victim == nil || u.cost > victim.cost {
+			victim = u
+		}
+	}
+	if victim == nil || len(victim.tests) == 0 {
+		return nil
+	}
+	if len(victim.tests) == 1 {
+		// One test left: take it rather than leave a worker idle.
+		u := &unit{tests: victim.tests, cost: victim.cost}
+		victim.tests, victim.cost = nil, 0
+		s.active[slot] = u
+		return u
+	}
+	half := len(victim.tests) / 2
+	u := &unit{tests: append([]int(nil), victim.tests[half:]...)}
+	u.cost = s.sum(u.tests)
+	victim.tests = victim.tests[:half]
+	victim.cost -= u.cost
+	s.active[slot] = u
+	return u
+}
+
+func (s *Scheduler) sum(ix []int) float64 {
+	var c float64
+	for _, i := range ix {
+		c += s.cost[i]
+	}
+	return c
+}
+
+// Requeue puts tests back (a worker died before it started them). They go
+// first, as one unit, so they run soon and together.
+func (s *Scheduler) Requeue(ix []int) {
+	if len(ix) == 0 {
+		return
+	}
+	u := &unit{tests: append([]int(nil), ix...), cost: s.sum(ix)}
+	s.queue = append([]*unit{u}, s.queue...)
+	s.left += len(ix)
+	s.leftCost += u.cost
+}
+
+// Release forgets slot's active unit, returning its tests to the queue (the
+// worker in slot died or stopped).
+func (s *Scheduler) Release(slot int) {
+	u := s.active[slot]
+	delete(s.active, slot)
+	if u != nil && len(u.tests) > 0 {
+		s.queue = append([]*unit{u}, s.queue...)
+	}
+}
+
+// Drain removes and returns every test not yet handed out, in index order.
+func (s *Scheduler) Drain() []int {
+	var out []int
+	for _, u := range s.queue {
+		out = append(out, u.tests...)
+	}
+	for _, u := range s.active {
+		out = append(out, u.tests...)
+	}
+	s.queue = nil
+	s.active = make(map[int]*unit)
+	s.left = 0
+	s.leftCost = 0
+	sort.Ints(out)
+	return out
+}

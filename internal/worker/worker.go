@@ -1,0 +1,440 @@
+// Package worker runs one pytest worker process: it starts the interpreter in
+// its own process group with the protocol on dedicated pipes, checks the
+// versioned handshake, turns the worker's messages into Events, keeps the tail
+// of its stderr, and kills it by escalation.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/herd-run/herd/internal/protocol"
+)
+
+// HandshakeTimeout bounds the wait for a worker's hello. The hello is sent
+// before pytest is imported, after the interpreter has loaded only the
+// standard library, which takes well under a second; 60 s leaves room for a
+// machine that is swapping or a cold network file system.
+const HandshakeTimeout = 60 * time.Second
+
+// drainTimeout bounds how long the controller waits, after a worker exited,
+// for the rest of its messages and stderr. Only a grandchild that escaped the
+// process group and still holds the pipes makes this wait run out.
+const drainTimeout = 2 * time.Second
+
+// Kill escalation delays. StackDelay gives faulthandler time to write every
+// thread's stack after SIGUSR1 (a few milliseconds in practice); TermGrace
+// lets pytest's and atexit handlers run after SIGTERM before SIGKILL.
+const (
+	StackDelay = 500 * time.Millisecond
+	TermGrace  = 2 * time.Second
+)
+
+// stderrTailSize is how much of a worker's stderr is kept for crash reports:
+// enough for faulthandler's dump of a few dozen threads.
+const stderrTailSize = 64 << 10
+
+// ErrNoHello means a worker exited, or was killed after HandshakeTimeout,
+// before it sent its hello.
+var ErrNoHello = errors.New("worker sent no hello")
+
+// Spec says how to start a worker process.
+type Spec struct {
+	// Python is the interpreter, Boot the path of the boot script.
+	Python string
+	Boot   string
+	// Args are the pytest arguments.
+	Args []string
+	// Env is the full environment of the worker; the protocol variables are
+	// added to it.
+	Env []string
+	// Dir is the working directory.
+	Dir string
+	// Stdout receives the worker's stdout (a test run with -s writes there);
+	// nil discards it.
+	Stdout io.Writer
+}
+
+// Event is something that happened to one worker process. Msg, ProtoErr and
+// Exit are exclusive; Exit is always the last event of a process.
+type Event struct {
+	Slot     int
+	Gen      int
+	Msg      *protocol.Message
+	ProtoErr error
+	Exit     *Exit
+}
+
+// Exit says how a worker process ended.
+type Exit struct {
+	// Code is the exit code, or -1 when a signal ended the process.
+	Code int
+	// Signal names the signal that ended it ("SIGSEGV"), or "".
+	Signal string
+	// StderrTail is the end of the worker's stderr.
+	StderrTail string
+	// KillStage is the last escalation stage herd used on this worker
+	// ("stacks", "SIGTERM", "SIGKILL"), or "".
+	KillStage string
+	// Err is set when herd could not start or talk to the worker.
+	Err error
+}
+
+// Proc is a running worker process.
+type Proc struct {
+	slot, gen int
+	cmd       *exec.Cmd
+	cmdW      *os.File
+	sendMu    sync.Mutex
+	sendQ     chan []byte
+	stderr    *tail
+
+	mu        sync.Mutex
+	killStage string
+	exited    chan struct{}
+	killOnce  sync.Once
+}
+
+// Starter starts worker processes. The dispatcher is given one, so tests can
+// replace real pytest workers by fakes.
+type Starter interface {
+	Start(ctx context.Context, slot, gen int, events chan<- Event) (Handle, error)
+}
+
+// Handle is the dispatcher's view of a worker process.
+type Handle interface {
+	// Send queues a command; it never blocks.
+	Send(protocol.Command)
+	// Kill escalates: stack dump, SIGTERM, then SIGKILL to the process group.
+	// It returns at once; the Exit event follows.
+	Kill(stacks bool)
+	// PID is the worker's process id.
+	PID() int
+}
+
+// ProcessStarter starts real pytest workers from a Spec. Env is extended per
+// slot by SlotEnv.
+type ProcessStarter struct {
+	Spec Spec
+	// SlotEnv returns extra environment entries for a slot.
+	SlotEnv func(slot int) []string
+}
+
+// Start implements Starter.
+func (s *ProcessStarter) Start(ctx context.Context, slot, gen int, events chan<- Event) (Handle, error) {
+	spec := s.Spec
+	env := append([]string(nil), spec.Env...)
+	if s.SlotEnv != nil {
+		env = append(env, s.SlotEnv(slot)...)
+	}
+	return Start(ctx, spec, env, slot, gen, events)
+}
+
+// Start starts one worker with env and reports its events on events until its
+// Exit event. ctx bounds only the sends on events: cancel it when nobody reads
+// them any more.
+func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events chan<- Event) (*Proc, error) {
+	cmdR, cmdW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	msgR, msgW, err := os.Pipe()
+	if err != nil {
+		cmdR.Close()
+		cmdW.Close()
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		cmdR.Close()
+		cmdW.Close()
+		msgR.Close()
+		msgW.Close()
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	outW := io.Discard
+	if spec.Stdout != nil {
+		outW = spec.Stdout
+	}
+	cmd := exec.Command(spec.Python, append([]string{spec.Boot}, spec.Args...)...)
+	cmd.Dir = spec.Dir
+	cmd.Env = append(env,
+		protocol.EnvMagic+"="+protocol.MagicValue,
+		protocol.EnvCmdFD+"=3",
+		protocol.EnvMsgFD+"=4",
+	)
+	cmd.ExtraFiles = []*os.File{cmdR, msgW}
+	cmd.Stdin = nil
+	cmd.Stderr = errW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var outR, outPW *os.File
+	if spec.Stdout != nil {
+		outR, outPW, err = os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		cmd.Stdout = outPW
+	}
+	if err := cmd.Start(); err != nil {
+		for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, outR, outPW} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		return nil, fmt.Errorf("start worker %s: %w", spec.Python, err)
+	}
+	cmdR.Close()
+	msgW.Close()
+	errW.Close()
+	if outPW != nil {
+		outPW.Close()
+	}
+	p := &Proc{
+		slot: slot, gen: gen, cmd: cmd, cmdW: cmdW,
+		sendQ:  make(chan []byte, 1024),
+		stderr: newTail(stderrTailSize),
+		exited: make(chan struct{}),
+	}
+	emit := func(ev Event) {
+		ev.Slot, ev.Gen = slot, gen
+		select {
+		case events <- ev:
+		case <-ctx.Done():
+		}
+	}
+
+	// The writer goroutine owns cmdW; it stops when the process exits.
+	go p.writeLoop()
+
+	var drains sync.WaitGroup
+	drains.Add(1)
+	go func() { // owns errR; stops at EOF
+		defer drains.Done()
+		io.Copy(p.stderr, errR)
+		errR.Close()
+	}()
+	if outR != nil {
+		drains.Add(1)
+		go func() { // owns outR; stops at EOF
+			defer drains.Done()
+			io.Copy(outW, outR)
+			outR.Close()
+		}()
+	}
+
+	msgsDone := make(chan struct{})
+	go func() { // owns msgR; stops at EOF or when the drain deadline passes
+		defer close(msgsDone)
+		defer msgR.Close()
+		r := protocol.NewReader(msgR, protocol.MaxLine)
+		hello := time.AfterFunc(HandshakeTimeout, func() {
+			p.mu.Lock()
+			p.killStage = "SIGKILL"
+			p.mu.Unlock()
+			p.signalGroup(syscall.SIGKILL)
+		})
+		first := true
+		for {
+			m, err := r.Read()
+			if err != nil {
+				if errors.Is(err, io.EOF) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed) {
+					hello.Stop()
+					if first {
+						emit(Event{ProtoErr: ErrNoHello})
+					}
+					return
+				}
+				if errors.Is(err, protocol.ErrLineTooLong) {
+					emit(Event{ProtoErr: err})
+					continue
+				}
+				emit(Event{ProtoErr: err})
+				continue
+			}
+			if first {
+				first = false
+				hello.Stop()
+				if err := protocol.CheckHello(m); err != nil {
+					emit(Event{ProtoErr: err})
+					p.Kill(false)
+					continue
+				}
+			}
+			emit(Event{Msg: m})
+		}
+	}()
+
+	go func() { // owns cmd.Wait; emits the Exit event last
+		state, werr := cmd.Process.Wait()
+		close(p.exited)
+		// Whatever the worker left in its process group dies with it.
+		p.signalGroup(syscall.SIGKILL)
+		select {
+		case <-msgsDone:
+		case <-time.After(drainTimeout):
+			msgR.SetReadDeadline(time.Now())
+			<-msgsDone
+		}
+		done := make(chan struct{})
+		go func() { drains.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(drainTimeout):
+			errR.SetReadDeadline(time.Now())
+			if outR != nil {
+				outR.SetReadDeadline(time.Now())
+			}
+			<-done
+		}
+		ex := &Exit{Code: -1, StderrTail: p.stderr.String()}
+		if werr != nil {
+			ex.Err = werr
+		} else if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			ex.Signal = SignalName(ws.Signal())
+		} else {
+			ex.Code = state.ExitCode()
+		}
+		p.mu.Lock()
+		ex.KillStage = p.killStage
+		p.mu.Unlock()
+		emit(Event{Exit: ex})
+	}()
+	return p, nil
+}
+
+func (p *Proc) writeLoop() {
+	defer p.cmdW.Close()
+	for {
+		select {
+		case b := <-p.sendQ:
+			if _, err := p.cmdW.Write(b); err != nil {
+				// The worker is gone; its Exit event tells the rest.
+				<-p.exited
+				return
+			}
+		case <-p.exited:
+			return
+		}
+	}
+}
+
+// Send implements Handle. Commands beyond the queue's capacity mean the
+// worker stopped reading; they are dropped and the deadline on the worker
+// catches it.
+func (p *Proc) Send(c protocol.Command) {
+	select {
+	case p.sendQ <- protocol.Encode(c):
+	default:
+	}
+}
+
+// PID implements Handle.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
+
+// Kill implements Handle: with stacks it first sends SIGUSR1 so faulthandler
+// dumps every thread's stack to stderr, then SIGTERM to the process group,
+// then, after TermGrace, SIGKILL. The stage reached is recorded for the Exit.
+func (p *Proc) Kill(stacks bool) {
+	p.killOnce.Do(func() {
+		go func() {
+			if stacks {
+				p.setStage("stacks")
+				p.cmd.Process.Signal(syscall.SIGUSR1)
+				select {
+				case <-p.exited:
+					return
+				case <-time.After(StackDelay):
+				}
+			}
+			p.setStage("SIGTERM")
+			p.signalGroup(syscall.SIGTERM)
+			select {
+			case <-p.exited:
+				return
+			case <-time.After(TermGrace):
+			}
+			p.setStage("SIGKILL")
+			p.signalGroup(syscall.SIGKILL)
+		}()
+	})
+}
+
+// KillNow sends SIGKILL to the process group at once (a second Ctrl-C).
+func (p *Proc) KillNow() {
+	p.setStage("SIGKILL")
+	p.signalGroup(syscall.SIGKILL)
+}
+
+func (p *Proc) setStage(s string) {
+	p.mu.Lock()
+	p.killStage = s
+	p.mu.Unlock()
+}
+
+func (p *Proc) signalGroup(sig syscall.Signal) {
+	pid := p.cmd.Process.Pid
+	// The worker leads its own process group, so -pid reaches everything it
+	// started that did not move to another group.
+	if err := syscall.Kill(-pid, sig); err != nil {
+		syscall.Kill(pid, sig)
+	}
+}
+
+// SignalName returns the conventional name of a signal, such as "SIGSEGV".
+func SignalName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGABRT: "SIGABRT", syscall.SIGBUS: "SIGBUS", syscall.SIGFPE: "SIGFPE",
+		syscall.SIGHUP: "SIGHUP", syscall.SIGILL: "SIGILL", syscall.SIGINT: "SIGINT",
+		syscall.SIGKILL: "SIGKILL", syscall.SIGPIPE: "SIGPIPE", syscall.SIGQUIT: "SIGQUIT",
+		syscall.SIGSEGV: "SIGSEGV", syscall.SIGTERM: "SIGTERM", syscall.SIGTRAP: "SIGTRAP",
+		syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGALRM: "SIGALRM",
+		syscall.SIGXCPU: "SIGXCPU", syscall.SIGXFSZ: "SIGXFSZ", syscall.SIGSYS: "SIGSYS",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("signal %d", int(s))
+}
+
+// tail keeps the last n bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	n   int
+	buf []byte
+	cut bool
+}
+
+func newTail(n int) *tail { return &tail{n: n} }
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > 2*t.n {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.n:]...)
+		t.cut = true
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buf
+	cut := t.cut
+	if len(b) > t.n {
+		b = b[len(b)-t.n:]
+		cut = true
+	}
+	if cut {
+		return "[... earlier stderr cut ...]\n" + string(b)
+	}
+	return string(b)
+}
