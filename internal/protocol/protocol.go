@@ -99,8 +99,10 @@ type Message struct {
 	// report
 	Report *Report `json:"report,omitempty"`
 
-	// done: the test's protocol took this many seconds, setup to teardown.
+	// done: the test's protocol took this many seconds, setup to teardown,
+	// and left these processes or threads running.
 	Duration float64 `json:"dur,omitempty"`
+	Leaks    []Leak  `json:"leaks,omitempty"`
 
 	// dropped: tests the worker will not run after a stop.
 	IDs []string `json:"ids,omitempty"`
@@ -180,6 +182,17 @@ type Warning struct {
 	Message string `json:"message"`
 }
 
+// Leak is a process or non-daemon thread a test left running. The worker has
+// already killed a leaked process.
+type Leak struct {
+	Kind string `json:"kind"`
+	PID  int    `json:"pid,omitempty"`
+	What string `json:"what"`
+	// Scope is the node of the wider-scoped fixture the leak was set up
+	// beside, when it outlived that node's teardown.
+	Scope string `json:"scope,omitempty"`
+}
+
 // Command is one line from the controller.
 type Command struct {
 	Type string   `json:"t"`
@@ -209,7 +222,13 @@ func (r *Reader) ReadLine() ([]byte, error) {
 	for {
 		chunk, err := r.r.ReadSlice('\n')
 		if !tooLong {
-			if len(r.buf)+len(chunk) > r.max+1 {
+			// The line's length without its newline; only a chunk read
+			// without error ends with one.
+			n := len(r.buf) + len(chunk)
+			if err == nil {
+				n--
+			}
+			if n > r.max {
 				tooLong = true
 				r.buf = r.buf[:0]
 			} else {
@@ -220,7 +239,10 @@ func (r *Reader) ReadLine() ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			if err == io.EOF && len(r.buf) > 0 && !tooLong {
+			if err == io.EOF && tooLong {
+				return nil, ErrLineTooLong
+			}
+			if err == io.EOF && len(r.buf) > 0 {
 				return bytes.TrimRight(r.buf, "\n"), nil
 			}
 			return nil, err

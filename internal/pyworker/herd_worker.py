@@ -232,6 +232,125 @@ def _crashline(rep):
             return ""
 
 
+def _children(pid):
+    """Direct children of pid, from /proc/PID/task/*/children."""
+    out = []
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                out.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _descendants(pid):
+    seen = []
+    todo = _children(pid)
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.append(p)
+        todo.extend(_children(p))
+    return seen
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return "?"
+    return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()[:200] or "?"
+
+
+class LeakTracker:
+    """Finds the processes and non-daemon threads a test left running.
+
+    A process or thread that appears during a test and outlives its teardown
+    belongs to the test, unless the test also set up a fixture of a wider
+    scope (class, module, package, session): then it belongs to that fixture's
+    node and is a leak only if it outlives that node's teardown.
+    """
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.pending = []  # (node, kind, key, description)
+
+    def snapshot(self):
+        import threading
+
+        threads = {t for t in threading.enumerate() if not t.daemon}
+        return set(_descendants(self.pid)), threads
+
+    def check(self, session, before):
+        import threading
+
+        procs_before, threads_before = before
+        stack = list(getattr(session._setupstate, "stack", ()))
+        alive_threads = {t for t in threading.enumerate() if not t.daemon and t.is_alive()}
+        procs_now = set(_descendants(self.pid))
+        new_procs = procs_now - procs_before
+        new_threads = alive_threads - threads_before
+        owner = stack[-1] if stack else None
+        leaks = []
+        keep = []
+        for node, kind, key, desc in self.pending:
+            if node in stack:
+                keep.append((node, kind, key, desc))
+                continue
+            if kind == "process" and key in procs_now:
+                leaks.append({"kind": kind, "pid": key, "what": desc, "scope": node.nodeid})
+            elif kind == "thread" and key.is_alive():
+                leaks.append({"kind": kind, "what": desc, "scope": node.nodeid})
+        self.pending = keep
+        # Things set up beside a wider-scoped fixture wait for its teardown.
+        grew = owner is not None and owner not in self._stack_before
+        for pid in sorted(new_procs):
+            desc = _cmdline(pid)
+            if grew:
+                self.pending.append((owner, "process", pid, desc))
+            else:
+                leaks.append({"kind": "process", "pid": pid, "what": desc})
+        for t in new_threads:
+            desc = "thread %r" % t.name
+            if grew:
+                self.pending.append((owner, "thread", t, desc))
+            else:
+                leaks.append({"kind": "thread", "what": desc})
+        for leak in leaks:
+            if leak["kind"] == "process":
+                _kill_tree(leak["pid"])
+        return leaks
+
+    def begin(self, session):
+        self._stack_before = list(getattr(session._setupstate, "stack", ()))
+        return self.snapshot()
+
+
+def _kill_tree(pid):
+    for p in [pid] + _descendants(pid):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+    # Reap it if it is our child, so it leaves no zombie behind.
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except OSError:
+            return
+        if done:
+            return
+        time.sleep(0.005)
+
+
 class WorkerPlugin:
     """pytest plugin that turns a pytest session into a herd worker."""
 
@@ -294,6 +413,18 @@ class WorkerPlugin:
                 "options": _options(config),
             }
         )
+
+    # -- xdist's fixtures, for suites that run without xdist installed ---
+
+    @pytest.fixture(scope="session")
+    def worker_id(self, request):
+        """The worker's id, "gw0", "gw1"... as under pytest-xdist."""
+        return request.config.workerinput["workerid"]
+
+    @pytest.fixture(scope="session")
+    def testrun_uid(self, request):
+        """One id shared by every worker of the run, as under pytest-xdist."""
+        return request.config.workerinput["testrunuid"]
 
     # -- collection ----------------------------------------------------
 
@@ -363,6 +494,7 @@ class WorkerPlugin:
         )
         queue = []
         state = {"shutdown": False, "nomore": False}
+        leaks = LeakTracker()
 
         def handle(cmd):
             kind = cmd.get("t")
@@ -424,9 +556,15 @@ class WorkerPlugin:
             nextitem = items.get(queue[0]) if queue else None
             self.current = nodeid
             self.ch.send({"t": "start", "id": nodeid})
+            before = leaks.begin(session)
             start = time.perf_counter()
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-            self.ch.send({"t": "done", "id": nodeid, "dur": time.perf_counter() - start})
+            dur = time.perf_counter() - start
+            done = {"t": "done", "id": nodeid, "dur": dur}
+            found = leaks.check(session, before)
+            if found:
+                done["leaks"] = found
+            self.ch.send(done)
             self.current = None
         return True
 

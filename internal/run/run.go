@@ -29,6 +29,17 @@ const ShutdownTimeout = 60 * time.Second
 // finish, short enough that the user does not press Ctrl-C again.
 const InterruptGrace = 2 * time.Second
 
+// CollectTimeout bounds a worker's collection, from its hello to its
+// collected message. Collection imports every test module; large suites take
+// minutes (xdist users report 2 to 3 minutes for 7,000 tests), so ten minutes
+// only ends a worker that is truly stuck.
+const CollectTimeout = 10 * time.Minute
+
+// StuckTimeout bounds the silence of a worker that is between tests: it has
+// sent "done" and owes "start" or "want", which takes microseconds. A
+// minute of silence there means it is stuck outside any test.
+const StuckTimeout = time.Minute
+
 // maxStartupDeaths is how many workers in a row may die before collecting
 // before herd stops replacing them: one cause (an import that segfaults) kills
 // every replacement the same way, so more tries only waste time.
@@ -57,6 +68,9 @@ type Config struct {
 	// Interrupts delivers Ctrl-C: the first stops the run gracefully, the
 	// second kills every worker at once.
 	Interrupts <-chan struct{}
+	// LeaksFail makes a test that leaked a process or thread fail; by
+	// default a leak is a warning.
+	LeaksFail bool
 	// Info is the run's description; the dispatcher fills in what the
 	// workers report (pytest version, header lines).
 	Info result.Info
@@ -114,6 +128,8 @@ type slotState struct {
 	killed    bool
 	exitInfo  string
 	startedAt time.Time
+	// lastMsg is when the worker last sent anything.
+	lastMsg time.Time
 }
 
 type dispatcher struct {
@@ -248,6 +264,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.queue, s.current, s.ran, s.idle = nil, -1, nil, false
 	s.shutdown, s.stopped, s.timedOut, s.killed = false, false, false, false
 	s.startedAt = d.now()
+	s.lastMsg = s.startedAt
 	h, err := d.cfg.Starter.Start(d.ctx, s.idx, s.gen, d.events)
 	if err != nil {
 		if d.firstStartErr == nil {
@@ -277,6 +294,7 @@ func (d *dispatcher) handle(ev worker.Event) {
 			s.exitInfo = ev.ProtoErr.Error()
 		}
 	case ev.Msg != nil:
+		s.lastMsg = d.now()
 		d.onMessage(s, ev.Msg)
 	}
 }
@@ -317,7 +335,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			}
 		}
 	case protocol.TypeDone:
-		d.onDone(s, m.ID)
+		d.onDone(s, m.ID, m.Leaks)
 	case protocol.TypeDropped:
 		for _, id := range m.IDs {
 			i, ok := d.byID[id]
@@ -562,7 +580,7 @@ func (d *dispatcher) removeQueued(s *slotState, i int) {
 	}
 }
 
-func (d *dispatcher) onDone(s *slotState, id string) {
+func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak) {
 	i, ok := d.byID[id]
 	if !ok {
 		return
@@ -576,7 +594,32 @@ func (d *dispatcher) onDone(s *slotState, id string) {
 	s.ran = append(s.ran, id)
 	finalize(t.res, t.reports)
 	t.res.Stop = d.since()
+	d.recordLeaks(t.res, leaks)
 	d.finish(i)
+}
+
+// recordLeaks attaches what a test left running to its result: a warning, or
+// with LeaksFail a failure of a test that otherwise passed.
+func (d *dispatcher) recordLeaks(res *result.Test, leaks []protocol.Leak) {
+	for _, l := range leaks {
+		var desc string
+		switch l.Kind {
+		case "process":
+			desc = fmt.Sprintf("process %d (%s), killed by herd", l.PID, l.What)
+		default:
+			desc = l.What + " still running"
+		}
+		if l.Scope != "" {
+			desc += " (set up with the fixtures of " + l.Scope + ")"
+		}
+		res.Leaks = append(res.Leaks, desc)
+		d.run.Warnings = append(d.run.Warnings, result.Warning{NodeID: res.NodeID, Message: "herd: leaked " + desc})
+	}
+	if len(res.Leaks) > 0 && d.cfg.LeaksFail && res.Outcome == result.Passed {
+		res.Outcome = result.Failed
+		res.Message = "leaked " + res.Leaks[0]
+		res.Longrepr = "herd --leaks fail: the test left running:\n  " + strings.Join(res.Leaks, "\n  ")
+	}
 }
 
 // finish records that test i has its final outcome.
@@ -672,7 +715,22 @@ func (d *dispatcher) checkDeadlines() {
 		}
 	}
 	for _, s := range d.slots {
-		if !s.alive || s.killed || s.deadline.IsZero() || now.Before(s.deadline) {
+		if !s.alive || s.killed {
+			continue
+		}
+		switch {
+		case !s.collected && s.hello && now.Sub(s.startedAt) > CollectTimeout:
+			s.exitInfo = fmt.Sprintf("did not finish collecting within %s", CollectTimeout)
+			s.killed = true
+			s.h.Kill(true)
+			continue
+		case s.collected && s.current < 0 && !s.idle && !s.shutdown && now.Sub(s.lastMsg) > StuckTimeout:
+			s.exitInfo = fmt.Sprintf("stuck outside any test: silent for %s between tests", StuckTimeout)
+			s.killed = true
+			s.h.Kill(true)
+			continue
+		}
+		if s.deadline.IsZero() || now.Before(s.deadline) {
 			continue
 		}
 		s.killed = true
