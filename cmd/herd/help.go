@@ -17,6 +17,9 @@ herd options:
                         python that can import pytest)
   --timeout SECONDS     per-test timeout enforced by herd (overrides the ini
                         option "timeout"; a timeout marker overrides both)
+  --no-diagnose         do not rerun a crashed test alone to diagnose it
+  --leaks warn|fail     a process or thread a test leaves running is a
+                        warning (default) or fails the test
   -x, --exitfirst       stop scheduling after the first failure
   --maxfail N           stop scheduling after N failures
   --junitxml PATH       write a JUnit XML report

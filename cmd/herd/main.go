@@ -190,6 +190,8 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		Sink:       sink,
 		MaxFail:    cfg.MaxFail,
 		Timeout:    cfg.Timeout,
+		Diagnose:   !cfg.NoDiagnose,
+		LeaksFail:  cfg.LeaksFail,
 		Durations:  history.LoadDurations,
 		Interrupts: interrupts,
 		Info: result.Info{

@@ -31,6 +31,10 @@ type Config struct {
 	DurationsMinSet bool
 	// Verbosity counts -v minus -q.
 	Verbosity int
+	// NoDiagnose is --no-diagnose: do not rerun crashed tests alone.
+	NoDiagnose bool
+	// LeaksFail is --leaks fail: a leaked process or thread fails the test.
+	LeaksFail bool
 	// Version and Help are --version and --help.
 	Version, Help bool
 	// Notes are one-line remarks about accepted options that mean nothing to
@@ -134,6 +138,21 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 				return nil, usage("herd: --timeout expects seconds (a number >= 0), got %q", v)
 			}
 			c.Timeout = time.Duration(f * float64(time.Second))
+		case "--no-diagnose":
+			c.NoDiagnose = true
+		case "--leaks":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			switch v {
+			case "warn":
+				c.LeaksFail = false
+			case "fail":
+				c.LeaksFail = true
+			default:
+				return nil, usage("herd: --leaks expects warn or fail, got %q", v)
+			}
 		case "--exitfirst":
 			c.MaxFail = 1
 		case "--maxfail":

@@ -104,12 +104,31 @@ type Test struct {
 	Stop  time.Duration `json:"-"`
 	// Markers are the names of the markers on the test.
 	Markers []string `json:"-"`
+	// Diagnosis says what a rerun alone found, for a crashed test.
+	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 	// Leaks describes the processes and non-daemon threads the test left
 	// running ("process 1234: sleep 100"); herd killed the processes.
 	Leaks []string `json:"leaks,omitempty"`
 	// Errors holds extra failure representations, such as a teardown error
 	// after the call failed; pytest reports those as separate errors.
 	Extra []Phase `json:"-"`
+}
+
+// Diagnosis is the result of rerunning a crashed test alone: in a fresh
+// worker, with nothing else running. The test's first outcome stands; this
+// only explains it.
+type Diagnosis struct {
+	// Rerun is the outcome of the rerun; crashed when it crashed again.
+	Rerun Outcome `json:"rerun"`
+	// CrashedAlone says the test crashes even alone.
+	CrashedAlone bool `json:"crashed_alone"`
+	// Cause names the likely cause when the test crashed only beside other
+	// tests (parallel-unsafe), empty otherwise.
+	Cause string `json:"cause,omitempty"`
+	// Marker is the marker line to add to the test, when one would help.
+	Marker string `json:"marker,omitempty"`
+	// Summary says all of it in one sentence.
+	Summary string `json:"summary"`
 }
 
 // Phase is one extra failure representation of a test (a setup or teardown

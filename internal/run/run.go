@@ -68,6 +68,9 @@ type Config struct {
 	// Interrupts delivers Ctrl-C: the first stops the run gracefully, the
 	// second kills every worker at once.
 	Interrupts <-chan struct{}
+	// Diagnose reruns each crashed test alone, in a fresh worker with
+	// nothing beside it, once the other tests are done.
+	Diagnose bool
 	// LeaksFail makes a test that leaked a process or thread fail; by
 	// default a leak is a warning.
 	LeaksFail bool
@@ -130,6 +133,11 @@ type slotState struct {
 	startedAt time.Time
 	// lastMsg is when the worker last sent anything.
 	lastMsg time.Time
+	// diag is the test this process reruns alone for a diagnosis, or -1.
+	diag        int
+	diagSent    bool
+	diagStarted bool
+	diagReports []protocol.Report
 }
 
 type dispatcher struct {
@@ -156,6 +164,8 @@ type dispatcher struct {
 	startupErr     *StartupError
 	firstStartErr  error
 	sessionSeen    bool
+	// diagQueue holds crashed tests waiting for their rerun alone.
+	diagQueue []int
 }
 
 // Execute runs the suite and returns the finished run. A non-nil error means
@@ -194,7 +204,7 @@ func (d *dispatcher) emit(ev result.Event) {
 
 func (d *dispatcher) loop() (*result.Run, error) {
 	for i := 0; i < d.cfg.Workers; i++ {
-		d.slots = append(d.slots, &slotState{idx: i, name: fmt.Sprintf("gw%d", i), current: -1})
+		d.slots = append(d.slots, &slotState{idx: i, name: fmt.Sprintf("gw%d", i), current: -1, diag: -1})
 	}
 	for _, s := range d.slots {
 		d.spawn(s)
@@ -255,7 +265,41 @@ func (d *dispatcher) finished() bool {
 			return false
 		}
 	}
+	if len(d.diagQueue) > 0 && d.cfg.Diagnose && !d.stopping && d.interrupted == 0 {
+		// Every worker is gone: rerun the next crashed test alone.
+		i := d.diagQueue[0]
+		d.diagQueue = d.diagQueue[1:]
+		s := d.slots[0]
+		d.spawn(s)
+		s.diag = i
+		if !s.alive {
+			d.diagnose(i, nil, "could not start a worker to rerun it: "+d.respawnBlocked)
+		}
+		return false
+	}
 	return true
+}
+
+// diagnose records the rerun of crashed test i: rerun is its outcome, or nil
+// when it could not run, with why saying what happened instead.
+func (d *dispatcher) diagnose(i int, rerun *result.Test, why string) {
+	t := d.tests[i]
+	dg := &result.Diagnosis{}
+	switch {
+	case rerun == nil:
+		dg.Summary = why
+	case rerun.Outcome == result.Crashed:
+		dg.Rerun = result.Crashed
+		dg.CrashedAlone = true
+		dg.Summary = "crashes alone too: rerun in a fresh worker with nothing beside it, it crashed again (" + rerun.Message + ")"
+	default:
+		dg.Rerun = rerun.Outcome
+		dg.Cause = "parallel-unsafe"
+		dg.Marker = "@pytest.mark.parallel_unsafe"
+		dg.Summary = fmt.Sprintf("crashed only beside other tests: rerun alone in a fresh worker it %s. "+
+			"Likely parallel-unsafe (it depends on what ran before it in its worker, or beside it); add %s", rerun.Outcome, dg.Marker)
+	}
+	t.res.Diagnosis = dg
 }
 
 func (d *dispatcher) spawn(s *slotState) {
@@ -263,6 +307,8 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.alive, s.hello, s.collected, s.known = false, false, false, nil
 	s.queue, s.current, s.ran, s.idle = nil, -1, nil, false
 	s.shutdown, s.stopped, s.timedOut, s.killed = false, false, false, false
+	s.diag, s.diagSent, s.diagStarted, s.diagReports = -1, false, false, nil
+	s.deadline, s.exitInfo = time.Time{}, ""
 	s.startedAt = d.now()
 	s.lastMsg = s.startedAt
 	h, err := d.cfg.Starter.Start(d.ctx, s.idx, s.gen, d.events)
@@ -329,6 +375,10 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		d.onStart(s, m.ID)
 	case protocol.TypeReport:
 		if i, ok := d.byID[m.ID]; ok && m.Report != nil {
+			if s.diag == i {
+				s.diagReports = append(s.diagReports, *m.Report)
+				break
+			}
 			t := d.tests[i]
 			if t.status == running && t.slot == s.idx {
 				t.reports = append(t.reports, *m.Report)
@@ -476,6 +526,18 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 	if !s.alive || !s.collected || s.shutdown {
 		return
 	}
+	if s.diag >= 0 || s.diagSent {
+		switch {
+		case !s.diagSent:
+			s.diagSent = true
+			s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: []string{d.tests[s.diag].info.ID}})
+		case must:
+			s.h.Send(protocol.Command{Type: protocol.CmdNone})
+		default:
+			d.sendShutdown(s)
+		}
+		return
+	}
 	var ix []int
 	if !d.stopping && d.sched != nil {
 		var accept func(int) bool
@@ -538,6 +600,11 @@ func (d *dispatcher) onStart(s *slotState, id string) {
 		return
 	}
 	t := d.tests[i]
+	if s.diag == i {
+		s.diagStarted = true
+		s.diagReports = nil
+		return
+	}
 	d.removeQueued(s, i)
 	if t.status == done {
 		return
@@ -586,6 +653,13 @@ func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak) {
 		return
 	}
 	t := d.tests[i]
+	if s.diag == i {
+		rerun := &result.Test{NodeID: id}
+		finalize(rerun, s.diagReports)
+		d.diagnose(i, rerun, "")
+		s.diag = -1
+		return
+	}
 	if t.status != running || t.slot != s.idx {
 		return
 	}
@@ -754,6 +828,19 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		d.stopWorkers()
 		return
 	}
+	if s.diag >= 0 {
+		i := s.diag
+		s.diag = -1
+		if s.diagStarted {
+			d.diagnose(i, &result.Test{NodeID: d.tests[i].info.ID, Outcome: result.Crashed, Message: how}, "")
+		} else {
+			d.diagnose(i, nil, "could not rerun it alone: the fresh worker ended before it started ("+how+")")
+		}
+		return
+	}
+	if s.diagSent {
+		return
+	}
 	expected := s.shutdown && s.current < 0
 	if !expected || ex.Signal != "" {
 		msg := how
@@ -885,13 +972,14 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
 		t.res.Outcome = result.Timeout
 		to := d.timeoutOf(t)
 		t.res.Message = fmt.Sprintf("timeout after %s", fmtSeconds(to))
-		t.res.Longrepr = fmt.Sprintf("Timeout: the test ran longer than %s; herd dumped its stacks and killed the worker (%s).\n\n%s",
-			fmtSeconds(to), ex.KillStage, ex.StderrTail)
+		t.res.Longrepr = fmt.Sprintf("Timeout: %s ran longer than %s; herd dumped every thread's stack (below) and killed worker %s (%s)",
+			t.info.ID, fmtSeconds(to), s.name, ex.KillStage)
 	case d.interrupted > 0 && s.killed:
 		t.res.Outcome = result.NotRun
 		t.res.Reason = "not run: interrupted while running"
 		t.res.Crash = nil
 	default:
+		d.diagQueue = append(d.diagQueue, d.byID[t.info.ID])
 		t.res.Outcome = result.Crashed
 		t.res.Message = "worker " + s.name + " crashed: " + describeExit(ex)
 		t.res.Longrepr = fmt.Sprintf("worker %s crashed while running %s during %s: %s", s.name, t.info.ID, crash.Phase, describeExit(ex))
