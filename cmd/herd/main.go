@@ -380,6 +380,8 @@ func (l *lazyTerminal) options(o result.Options) report.TerminalOptions {
 	if opts.ReportChars == "" {
 		opts.ReportChars = "fE"
 	}
+	// pytest does not trim short-summary messages on CI.
+	opts.CI = os.Getenv("CI") != "" || os.Getenv("BUILD_NUMBER") != ""
 	return opts
 }
 

@@ -87,11 +87,10 @@ func SaveDurations(cacheDir string, durations map[string]time.Duration) error {
 	return nil
 }
 
-// ensureCacheReadme gives a .pytest_cache that herd created the files pytest
+// ensureCacheReadme gives a cache directory that herd created the files pytest
 // would have put there, so tools that look for them find them.
 func ensureCacheReadme(cacheDir string) {
-	dir := filepath.Join(cacheDir, ".pytest_cache")
-	gi := filepath.Join(dir, ".gitignore")
+	gi := filepath.Join(cacheDir, ".gitignore")
 	if _, err := os.Stat(gi); errors.Is(err, os.ErrNotExist) {
 		_ = os.WriteFile(gi, []byte("# Created by pytest automatically.\n*\n"), 0o644)
 	}

@@ -68,13 +68,16 @@ type Message struct {
 	Type string `json:"t"`
 
 	// hello, then session once pytest is configured
-	Protocol    int      `json:"v,omitempty"`
-	PID         int      `json:"pid,omitempty"`
-	Python      string   `json:"python,omitempty"`
-	Pytest      string   `json:"pytest,omitempty"`
-	Rootdir     string   `json:"rootdir,omitempty"`
-	CacheDir    string   `json:"cachedir,omitempty"`
-	HeaderLines []string `json:"header,omitempty"`
+	Protocol int    `json:"v,omitempty"`
+	PID      int    `json:"pid,omitempty"`
+	Python   string `json:"python,omitempty"`
+	Pytest   string `json:"pytest,omitempty"`
+	Rootdir  string `json:"rootdir,omitempty"`
+	CacheDir string `json:"cachedir,omitempty"`
+	// InvocationDir is where pytest was started; reports show nodeids
+	// relative to it, as pytest does.
+	InvocationDir string   `json:"invocation_dir,omitempty"`
+	HeaderLines   []string `json:"header,omitempty"`
 	// Options are the worker's effective pytest options (command line plus
 	// ini addopts) that the controller acts on.
 	Options *Options `json:"options,omitempty"`

@@ -409,6 +409,7 @@ class WorkerPlugin:
                 "pytest": _pytest_version(),
                 "rootdir": str(config.rootpath),
                 "cachedir": _cachedir(config),
+                "invocation_dir": str(config.invocation_params.dir),
                 "header": _header_lines(config),
                 "options": _options(config),
             }

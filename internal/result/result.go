@@ -164,7 +164,10 @@ type Info struct {
 	// CacheDir is pytest's cache directory; empty when the cache plugin is
 	// disabled (-p no:cacheprovider).
 	CacheDir string
-	Workers  int
+	// InvocationDir is the directory herd was started in. pytest shows
+	// nodeids relative to it when it differs from Rootdir.
+	InvocationDir string
+	Workers       int
 	// Options are the pytest options the workers parsed (command line and
 	// ini addopts) that reports follow.
 	Options Options

@@ -358,6 +358,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			d.run.Info.Pytest = m.Pytest
 			d.run.Info.Rootdir = m.Rootdir
 			d.run.Info.CacheDir = m.CacheDir
+			d.run.Info.InvocationDir = m.InvocationDir
 			d.run.Info.HeaderLines = m.HeaderLines
 			d.applyOptions(m.Options)
 			info := d.run.Info

@@ -241,6 +241,9 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 			p.signalGroup(syscall.SIGKILL)
 		})
 		first := true
+		// refused is set after a failed handshake: the worker is being
+		// killed and nothing else it says is trusted.
+		refused := false
 		for {
 			m, err := r.Read()
 			if err != nil {
@@ -251,11 +254,12 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 					}
 					return
 				}
-				if errors.Is(err, protocol.ErrLineTooLong) {
+				if !refused {
 					emit(Event{ProtoErr: err})
-					continue
 				}
-				emit(Event{ProtoErr: err})
+				continue
+			}
+			if refused {
 				continue
 			}
 			if first {
@@ -263,6 +267,7 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 				hello.Stop()
 				if err := protocol.CheckHello(m); err != nil {
 					emit(Event{ProtoErr: err})
+					refused = true
 					p.Kill(false)
 					continue
 				}

@@ -1,0 +1,155 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/herd-run/herd/internal/result"
+)
+
+// fullRun is mixedRun plus a collection error, kept going as with
+// --continue-on-collection-errors.
+func fullRun() *result.Run {
+	run := mixedRun()
+	run.CollectionErrors = collectionErrorRun().CollectionErrors
+	return run
+}
+
+func TestWriteJSONGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, fullRun()); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "report.json", b.Bytes())
+}
+
+// decodeJSON writes run as JSON and decodes it generically.
+func decodeJSON(t *testing.T, run *result.Run) map[string]any {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteJSON(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, b.String())
+	}
+	return doc
+}
+
+func TestWriteJSONEveryTestOnceInOrder(t *testing.T) {
+	run := fullRun()
+	doc := decodeJSON(t, run)
+	tests := doc["tests"].([]any)
+	if len(tests) != len(run.Tests) {
+		t.Fatalf("%d tests in report, want %d", len(tests), len(run.Tests))
+	}
+	for i, raw := range tests {
+		jt := raw.(map[string]any)
+		if jt["nodeid"] != run.Tests[i].NodeID || jt["outcome"] != string(run.Tests[i].Outcome) {
+			t.Errorf("tests[%d] = %v %v, want %s %s", i, jt["nodeid"], jt["outcome"], run.Tests[i].NodeID, run.Tests[i].Outcome)
+		}
+		var keys []string
+		for k := range jt {
+			keys = append(keys, k)
+		}
+		if len(keys) != 10 {
+			t.Errorf("tests[%d] has keys %v, want nodeid outcome duration worker longrepr message reason crash diagnosis leaks", i, keys)
+		}
+	}
+	want := map[string]any{
+		"failed": 2.0, "crashed": 2.0, "timeout": 1.0, "passed": 2.0, "skipped": 1.0,
+		"xfailed": 1.0, "xpassed": 1.0, "error": 1.0, "not_run": 1.0,
+	}
+	if !reflect.DeepEqual(doc["summary"], want) {
+		t.Errorf("summary = %v, want %v", doc["summary"], want)
+	}
+	if doc["collected"] != 12.0 || doc["duration"] != 75.12 || doc["interrupted"] != false || doc["herd_version"] != "0.1.0" || doc["version"] != 1.0 {
+		t.Errorf("header fields wrong: collected=%v duration=%v interrupted=%v herd_version=%v version=%v",
+			doc["collected"], doc["duration"], doc["interrupted"], doc["herd_version"], doc["version"])
+	}
+}
+
+func TestWriteJSONCrash(t *testing.T) {
+	doc := decodeJSON(t, mixedRun())
+	byID := make(map[string]map[string]any)
+	for _, raw := range doc["tests"].([]any) {
+		jt := raw.(map[string]any)
+		byID[jt["nodeid"].(string)] = jt
+	}
+	segv := byID["test_native.py::test_segv"]["crash"].(map[string]any)
+	wantSegv := map[string]any{
+		"signal":      "SIGSEGV",
+		"exit_code":   nil,
+		"stderr_tail": mixedRun().Tests[8].Crash.StderrTail,
+		"kill_stage":  "",
+		"phase":       "call",
+		"prior_tests": []any{"test_a.py::test_err", "test_a.py::test_skip"},
+	}
+	if !reflect.DeepEqual(segv, wantSegv) {
+		t.Errorf("crash by signal = %v, want %v", segv, wantSegv)
+	}
+	wantDiag := map[string]any{
+		"rerun": "passed", "crashed_alone": false, "cause": "parallel-unsafe",
+		"marker": "@pytest.mark.parallel_unsafe", "summary": mixedRun().Tests[8].Diagnosis.Summary,
+	}
+	if d := byID["test_native.py::test_segv"]["diagnosis"]; !reflect.DeepEqual(d, wantDiag) {
+		t.Errorf("diagnosis = %v, want %v", d, wantDiag)
+	}
+	if d, ok := byID["test_native.py::test_exit"]["diagnosis"]; !ok || d != nil {
+		t.Errorf("diagnosis without a rerun = %v (present %v), want null", d, ok)
+	}
+	exit := byID["test_native.py::test_exit"]["crash"].(map[string]any)
+	if exit["exit_code"] != 3.0 || exit["signal"] != "" || !reflect.DeepEqual(exit["prior_tests"], []any{}) {
+		t.Errorf("crash by exit = %v, want exit_code 3, empty signal, prior_tests []", exit)
+	}
+	if c, ok := byID["test_a.py::test_pass"]["crash"]; !ok || c != nil {
+		t.Errorf("passed test crash = %v (present %v), want null", c, ok)
+	}
+	if r := byID["test_slow.py::test_after"]["reason"]; r != "not run: interrupted" {
+		t.Errorf("not_run reason = %v", r)
+	}
+}
+
+func TestWriteJSONEmptyListsAreArrays(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJSON(&b, &result.Run{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{
+  "version": 1,
+  "herd_version": "",
+  "collected": 0,
+  "duration": 0,
+  "interrupted": false,
+  "summary": {},
+  "tests": [],
+  "collection_errors": []
+}
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestWriteJSONKeepsHTMLCharacters(t *testing.T) {
+	run := &result.Run{Tests: []*result.Test{{NodeID: "t.py::test[<a&b>]", Outcome: result.Failed, Longrepr: "assert 1 < 2 & 3 > 2"}}}
+	var b bytes.Buffer
+	if err := WriteJSON(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"longrepr": "assert 1 < 2 & 3 > 2"`) {
+		t.Errorf("longrepr escaped for HTML:\n%s", b.String())
+	}
+}
+
+func TestWriteJSONWriteError(t *testing.T) {
+	err := WriteJSON(failingWriter{}, passedRun())
+	if err == nil || !strings.HasPrefix(err.Error(), "write json report: ") || errors.Unwrap(err) == nil {
+		t.Errorf("err = %v, want a wrapped write error", err)
+	}
+}

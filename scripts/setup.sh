@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian machine to build and test herd. Idempotent: installs
+# only what is missing. Runs as root, or through sudo otherwise.
+#
+#   - Debian's pytest, pytest-xdist and pytest-timeout for /usr/bin/python3
+#     (herd's e2e tests run them; there is no PyPI here)
+#   - checks Go (/usr/local/go/bin or PATH) and downloads the Go modules
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		echo "setup: need root or sudo to run: $*" >&2
+		exit 1
+	fi
+}
+
+packages=(python3-pytest python3-pytest-xdist python3-pytest-timeout)
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	if ! command -v apt-get >/dev/null 2>&1; then
+		echo "setup: missing ${missing[*]} and no apt-get; install them by hand" >&2
+		exit 1
+	fi
+	echo "setup: installing ${missing[*]}"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! /usr/bin/python3 -c 'import pytest, xdist, pytest_timeout' 2>/dev/null; then
+	echo "setup: /usr/bin/python3 cannot import pytest, xdist and pytest_timeout" >&2
+	exit 1
+fi
+
+if [ -x /usr/local/go/bin/go ]; then
+	export PATH="/usr/local/go/bin:$PATH"
+fi
+if ! command -v go >/dev/null 2>&1; then
+	echo "setup: Go not found (looked in /usr/local/go/bin and PATH)" >&2
+	exit 1
+fi
+echo "setup: $(go version); $(/usr/bin/python3 -m pytest --version 2>&1)"
+go mod download

@@ -1,0 +1,6 @@
+def test_never_collected():
+    assert True
+
+
+def broken(:
+    pass

@@ -1,0 +1,34 @@
+"""Tests that never end; their timeout marker lets herd kill them."""
+import threading
+import time
+
+import pytest
+
+
+def test_quick_before_hang():
+    assert True
+
+
+@pytest.mark.timeout(2)
+def test_hang_sleep_1():
+    time.sleep(3600)
+
+
+@pytest.mark.timeout(2)
+def test_hang_sleep_2():
+    time.sleep(3600)
+
+
+def test_quick_between_hangs():
+    assert True
+
+
+@pytest.mark.timeout(2)
+def test_hang_thread_join():
+    t = threading.Thread(target=time.sleep, args=(3600,), name="sleeper")
+    t.start()
+    t.join()
+
+
+def test_quick_after_hang():
+    assert True

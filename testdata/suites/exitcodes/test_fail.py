@@ -1,0 +1,6 @@
+def test_fail_one():
+    assert 1 == 2
+
+
+def test_pass_in_fail_module():
+    assert True

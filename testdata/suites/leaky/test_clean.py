@@ -1,0 +1,2 @@
+def test_clean():
+    assert sum([1, 2, 3]) == 6
