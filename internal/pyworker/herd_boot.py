@@ -21,6 +21,8 @@ def _plain():
 
 
 def _main():
+    # pytest's usage messages name sys.argv[0]; the user ran herd.
+    sys.argv[0] = "herd"
     if os.environ.pop("HERD_PLAIN", None) == "1":
         return _plain()
     if os.environ.get("HERD_WORKER_MAGIC") != "herd-worker-b5c1":

@@ -42,12 +42,17 @@ def install_faulthandler():
         pass
 
 
-def _cut(text):
+# A one-line field (the short summary message, the crash line) is meant for
+# one terminal line; 4 KiB keeps any real message whole.
+MAX_LINE = 4 * 1024
+
+
+def _cut(text, limit=MAX_TEXT):
     if text is None:
         return ""
-    if len(text) <= MAX_TEXT:
+    if len(text) <= limit:
         return text
-    half = MAX_TEXT // 2
+    half = limit // 2
     dropped = len(text) - 2 * half
     return (
         text[:half]
@@ -297,7 +302,14 @@ class LeakTracker:
         procs_now = set(_descendants(self.pid))
         new_procs = procs_now - procs_before
         new_threads = alive_threads - threads_before
-        owner = stack[-1] if stack else None
+        # The owner is the deepest node that gained finalizers during the
+        # test: a wider-scoped fixture set up with it. A node pushed without
+        # new fixtures (the test's module, say) owns nothing.
+        after = _finalizer_counts(session)
+        owner = None
+        for node in stack:
+            if after.get(node, 0) > self._counts_before.get(node, 1):
+                owner = node
         leaks = []
         keep = []
         for node, kind, key, desc in self.pending:
@@ -310,7 +322,7 @@ class LeakTracker:
                 leaks.append({"kind": kind, "what": desc, "scope": node.nodeid})
         self.pending = keep
         # Things set up beside a wider-scoped fixture wait for its teardown.
-        grew = owner is not None and owner not in self._stack_before
+        grew = owner is not None
         for pid in sorted(new_procs):
             desc = _cmdline(pid)
             if grew:
@@ -329,8 +341,20 @@ class LeakTracker:
         return leaks
 
     def begin(self, session):
-        self._stack_before = list(getattr(session._setupstate, "stack", ()))
+        self._counts_before = _finalizer_counts(session)
         return self.snapshot()
+
+
+def _finalizer_counts(session):
+    """How many finalizers each node set up so far has (pytest >= 7 keeps
+    them in SetupState.stack: node -> (finalizers, exception))."""
+    out = {}
+    for node, value in getattr(session._setupstate, "stack", {}).items():
+        try:
+            out[node] = len(value[0])
+        except Exception:
+            out[node] = 0
+    return out
 
 
 def _kill_tree(pid):
@@ -581,11 +605,11 @@ class WorkerPlugin:
         }
         if report.failed or report.skipped:
             msg["longrepr"] = _longrepr(report, config)
-            msg["message"] = _message(report)
-            msg["crashline"] = _crashline(report)
-            msg["head"] = report.head_line or ""
+            msg["message"] = _cut(_message(report), MAX_LINE)
+            msg["crashline"] = _cut(_crashline(report), MAX_LINE)
+            msg["head"] = _cut(report.head_line or "", MAX_LINE)
         if hasattr(report, "wasxfail"):
-            msg["wasxfail"] = str(report.wasxfail)
+            msg["wasxfail"] = _cut(str(report.wasxfail), MAX_LINE)
             msg["head"] = report.head_line or ""
         sections = _sections(config, report)
         if sections and (report.failed or report.when == "call" or report.when == "teardown"):

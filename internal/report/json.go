@@ -36,6 +36,8 @@ type jsonTest struct {
 	Diagnosis *jsonDiagnosis `json:"diagnosis"`
 	// Leaks are the processes and threads the test left running.
 	Leaks []string `json:"leaks"`
+	// Sections is the test's captured output, as pytest titles it.
+	Sections []result.Section `json:"sections"`
 }
 
 type jsonDiagnosis struct {
@@ -85,6 +87,7 @@ func WriteJSON(w io.Writer, run *result.Run) error {
 			Message:  t.Message,
 			Reason:   t.Reason,
 			Leaks:    append([]string{}, t.Leaks...),
+			Sections: append([]result.Section{}, t.Sections...),
 		}
 		if c := t.Crash; c != nil {
 			jt.Crash = &jsonCrash{

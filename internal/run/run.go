@@ -161,11 +161,24 @@ type dispatcher struct {
 	interruptAt    time.Time
 	startupDeaths  int
 	respawnBlocked string
-	startupErr     *StartupError
-	firstStartErr  error
-	sessionSeen    bool
+	// deathsBlocked says respawnBlocked comes from startup deaths in a row,
+	// which a collection ends.
+	deathsBlocked bool
+	startupErr    *StartupError
+	firstStartErr error
+	sessionSeen   bool
 	// diagQueue holds crashed tests waiting for their rerun alone.
 	diagQueue []int
+	// count is how many tests are in each status, kept by setStatus so no
+	// per-event check walks every test.
+	count [4]int
+}
+
+// setStatus moves t to status st, keeping the counts.
+func (d *dispatcher) setStatus(t *testState, st status) {
+	d.count[t.status]--
+	t.status = st
+	d.count[st]++
 }
 
 // Execute runs the suite and returns the finished run. A non-nil error means
@@ -260,10 +273,8 @@ func (d *dispatcher) finished() bool {
 		// replacement is allowed to start.
 		return true
 	}
-	for _, t := range d.tests {
-		if t.status != done {
-			return false
-		}
+	if d.count[done] != len(d.tests) {
+		return false
 	}
 	if len(d.diagQueue) > 0 && d.cfg.Diagnose && !d.stopping && d.interrupted == 0 {
 		// Every worker is gone: rerun the next crashed test alone.
@@ -316,7 +327,7 @@ func (d *dispatcher) spawn(s *slotState) {
 		if d.firstStartErr == nil {
 			d.firstStartErr = err
 		}
-		d.respawnBlocked = err.Error()
+		d.respawnBlocked, d.deathsBlocked = err.Error(), false
 		return
 	}
 	s.h = h
@@ -396,7 +407,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			d.removeQueued(s, i)
 			t := d.tests[i]
 			if t.status == assigned {
-				t.status = pending
+				d.setStatus(t, pending)
 				if d.stopping {
 					d.notRun(i, d.stopReason())
 				} else {
@@ -414,6 +425,11 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 	s.collected = true
 	d.startupDeaths = 0
+	if d.deathsBlocked {
+		// A worker collected: the deaths were not one cause that kills
+		// every worker, so dead workers are replaced again.
+		d.deathsBlocked, d.respawnBlocked = false, ""
+	}
 	if !d.haveColl {
 		d.haveColl = true
 		d.run.Deselected = m.Deselected
@@ -432,6 +448,7 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 			d.byID[ti.ID] = len(d.tests)
 			res := &result.Test{NodeID: ti.ID, File: ti.File, Line: ti.Line, Markers: ti.Markers}
 			d.tests = append(d.tests, &testState{info: ti, res: res, slot: -1})
+			d.count[pending]++
 			d.run.Tests = append(d.run.Tests, res)
 			st = append(st, schedule.Test{ID: ti.ID, Estimate: known[ti.ID]})
 		}
@@ -444,6 +461,7 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 			d.byID[sk.Path] = len(d.tests)
 			res := &result.Test{NodeID: sk.Path, Outcome: result.Skipped, Longrepr: sk.Message, Message: skipReason(sk.Message)}
 			d.tests = append(d.tests, &testState{res: res, status: done, slot: -1})
+			d.count[done]++
 			d.run.Tests = append(d.run.Tests, res)
 		}
 		d.run.Collected = len(m.Tests)
@@ -539,25 +557,7 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 		}
 		return
 	}
-	var ix []int
-	if !d.stopping && d.sched != nil {
-		var accept func(int) bool
-		if s.known != nil {
-			accept = func(i int) bool { return s.known[d.tests[i].info.ID] }
-		}
-		ix = d.sched.Next(s.idx, accept)
-	}
-	if len(ix) > 0 {
-		ids := make([]string, len(ix))
-		for k, i := range ix {
-			t := d.tests[i]
-			t.status = assigned
-			t.slot = s.idx
-			ids[k] = t.info.ID
-		}
-		s.queue = append(s.queue, ix...)
-		s.idle = false
-		s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
+	if d.offer(s) {
 		return
 	}
 	if must {
@@ -567,6 +567,65 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 	d.maybeShutdown()
 }
 
+// offer sends s its next chunk of tests, if the scheduler has one it can run.
+func (d *dispatcher) offer(s *slotState) bool {
+	if d.stopping || d.sched == nil {
+		return false
+	}
+	var accept func(int) bool
+	if s.known != nil {
+		accept = func(i int) bool { return s.known[d.tests[i].info.ID] }
+	}
+	ix := d.sched.Next(s.idx, accept)
+	if len(ix) == 0 {
+		return false
+	}
+	ids := make([]string, len(ix))
+	for k, i := range ix {
+		t := d.tests[i]
+		d.setStatus(t, assigned)
+		t.slot = s.idx
+		ids[k] = t.info.ID
+	}
+	s.queue = append(s.queue, ix...)
+	s.idle = false
+	// The worker owes an answer from now on; its silence while it waited
+	// idle does not make it stuck.
+	s.lastMsg = d.now()
+	s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
+	return true
+}
+
+// unrunnable reports whether the tests left in the scheduler can never run:
+// every live worker has collected and waits idle, none of them collected
+// those tests (workers collected different tests, and the ones that had them
+// are gone), and nothing is in flight that could change that.
+func (d *dispatcher) unrunnable() bool {
+	if d.count[assigned]+d.count[running] > 0 {
+		return false
+	}
+	alive := false
+	for _, s := range d.slots {
+		if !s.alive {
+			continue
+		}
+		if !s.collected || !s.idle || s.shutdown || s.diag >= 0 || s.diagSent {
+			return false
+		}
+		alive = true
+	}
+	if !alive {
+		return false
+	}
+	// Offer the rest to every idle worker once more.
+	for _, s := range d.slots {
+		if s.alive && d.offer(s) {
+			return false
+		}
+	}
+	return true
+}
+
 // maybeShutdown sends shutdown to idle workers once no work can come back:
 // nothing is queued and no test is running or assigned anywhere.
 func (d *dispatcher) maybeShutdown() {
@@ -574,13 +633,22 @@ func (d *dispatcher) maybeShutdown() {
 		return
 	}
 	if d.sched != nil && d.sched.Remaining() > 0 && !d.stopping {
-		return
-	}
-	for _, t := range d.tests {
-		if t.status == assigned || t.status == running {
-			// A worker may still die and give tests back.
+		if !d.unrunnable() {
 			return
 		}
+		for _, i := range d.sched.Drain() {
+			t := d.tests[i]
+			t.res.Outcome = result.Error
+			t.res.Message = "not collected by any live worker"
+			t.res.Longrepr = "herd: no live worker collected " + t.info.ID +
+				": the workers collected different tests, and those that collected this one are gone"
+			t.res.HeadLine = headLine(t.info.ID)
+			d.finish(i)
+		}
+	}
+	if d.count[assigned]+d.count[running] > 0 {
+		// A worker may still die and give tests back.
+		return
 	}
 	for _, s := range d.slots {
 		if s.alive && s.idle && !s.shutdown {
@@ -610,7 +678,7 @@ func (d *dispatcher) onStart(s *slotState, id string) {
 	if t.status == done {
 		return
 	}
-	t.status = running
+	d.setStatus(t, running)
 	t.slot = s.idx
 	t.started = d.now()
 	t.reports = nil
@@ -700,7 +768,7 @@ func (d *dispatcher) recordLeaks(res *result.Test, leaks []protocol.Leak) {
 // finish records that test i has its final outcome.
 func (d *dispatcher) finish(i int) {
 	t := d.tests[i]
-	t.status = done
+	d.setStatus(t, done)
 	if t.res.Outcome.IsFailure() {
 		d.failures++
 		if d.cfg.MaxFail > 0 && d.failures >= d.cfg.MaxFail && !d.stopping {
@@ -752,7 +820,7 @@ func (d *dispatcher) notRun(i int, reason string) {
 	if t.status == done {
 		return
 	}
-	t.status = done
+	d.setStatus(t, done)
 	t.res.Outcome = result.NotRun
 	t.res.Reason = reason
 	d.emit(result.Event{Kind: result.TestFinished, NodeID: t.res.NodeID, Test: t.res})
@@ -867,7 +935,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	var back []int
 	for _, i := range s.queue {
 		if d.tests[i].status == assigned {
-			d.tests[i].status = pending
+			d.setStatus(d.tests[i], pending)
 			back = append(back, i)
 		}
 	}
@@ -884,12 +952,18 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	if !s.collected {
 		d.startupDeaths++
 		if d.startupDeaths >= maxStartupDeaths {
-			d.respawnBlocked = fmt.Sprintf("%d workers in a row died before collecting (last: %s)", d.startupDeaths, how)
+			last := how
+			if s.exitInfo != "" {
+				last = s.exitInfo + "; " + how
+			}
+			d.respawnBlocked = fmt.Sprintf("%d workers in a row died before collecting (last: %s)", d.startupDeaths, last)
+			d.deathsBlocked = true
 		}
 	}
 	if d.shouldRespawn() {
+		// When the replacement cannot start, the slot stays dead and what
+		// follows gives its tests to other workers or marks them not run.
 		d.spawn(s)
-		return
 	}
 	if d.haveColl && !d.anyAlive() {
 		reason := "not run: no worker left to run it"
@@ -936,12 +1010,7 @@ func (d *dispatcher) shouldRespawn() bool {
 	if d.sched != nil && d.sched.Remaining() > 0 {
 		return true
 	}
-	for _, t := range d.tests {
-		if t.status == pending || t.status == assigned {
-			return true
-		}
-	}
-	return false
+	return d.count[pending]+d.count[assigned] > 0
 }
 
 func (d *dispatcher) stopWorkers() {

@@ -127,13 +127,46 @@ func (s *Scheduler) Next(slot int, accept func(int) bool) []int {
 	if s.left == 0 {
 		return nil
 	}
-	u := s.active[slot]
-	if u == nil || len(u.tests) == 0 {
-		u = s.take(slot)
-		if u == nil {
-			return nil
+	// A worker that can run no test of a unit moves on to the next one;
+	// each unit queued now is tried at most once.
+	for tries := len(s.queue) + 1; tries > 0; tries-- {
+		u := s.active[slot]
+		if u == nil || len(u.tests) == 0 {
+			u = s.take(slot)
+			if u == nil {
+				return nil
+			}
+		}
+		if out := s.chunk(u, accept); len(out) > 0 {
+			return out
 		}
 	}
+	if accept == nil {
+		return nil
+	}
+	// Last resort: any test left anywhere that accept lets through, alone,
+	// so nil always means this worker can run nothing that is left.
+	units := append([]*unit(nil), s.queue...)
+	for _, u := range s.active {
+		units = append(units, u)
+	}
+	for _, u := range units {
+		for k, i := range u.tests {
+			if accept(i) {
+				u.tests = append(u.tests[:k:k], u.tests[k+1:]...)
+				u.cost -= s.cost[i]
+				s.left--
+				s.leftCost -= s.cost[i]
+				return []int{i}
+			}
+		}
+	}
+	return nil
+}
+
+// chunk takes the next chunk of u's tests that accept lets through; the
+// others go back to the queue as a unit of their own.
+func (s *Scheduler) chunk(u *unit, accept func(int) bool) []int {
 	share := s.leftCost / float64(s.workers) / 4
 	var out []int
 	var sum float64
@@ -148,12 +181,14 @@ func (s *Scheduler) Next(slot int, accept func(int) bool) []int {
 		out = append(out, i)
 		sum += s.cost[i]
 	}
-	u.cost -= sum
 	s.leftCost -= sum
 	s.left -= len(out)
 	if len(skipped) > 0 {
-		s.queue = append(s.queue, &unit{tests: skipped, cost: s.sum(skipped)})
+		back := &unit{tests: skipped, cost: s.sum(skipped)}
+		sum += back.cost
+		s.queue = append(s.queue, back)
 	}
+	u.cost -= sum
 	return out
 }
 
@@ -171,11 +206,11 @@ func (s *Scheduler) take(slot int) *unit {
 	}
 	var victim *unit
 	for _, u := range s.active {
-		if victim == nil || u.cost > victim.cost {
+		if len(u.tests) > 0 && (victim == nil || u.cost > victim.cost) {
 			victim = u
 		}
 	}
-	if victim == nil || len(victim.tests) == 0 {
+	if victim == nil {
 		return nil
 	}
 	if len(victim.tests) == 1 {

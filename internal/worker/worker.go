@@ -281,17 +281,21 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		close(p.exited)
 		// Whatever the worker left in its process group dies with it.
 		p.signalGroup(syscall.SIGKILL)
+		// One deadline for all the pipes: a child that escaped the group
+		// and holds them all costs drainTimeout once, not once per pipe.
+		drainBy := time.After(drainTimeout)
 		select {
 		case <-msgsDone:
-		case <-time.After(drainTimeout):
+		case <-drainBy:
 			msgR.SetReadDeadline(time.Now())
 			<-msgsDone
+			drainBy = closedTime()
 		}
 		done := make(chan struct{})
 		go func() { drains.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(drainTimeout):
+		case <-drainBy:
 			errR.SetReadDeadline(time.Now())
 			if outR != nil {
 				outR.SetReadDeadline(time.Now())
@@ -406,6 +410,13 @@ func SignalName(s syscall.Signal) string {
 		return n
 	}
 	return fmt.Sprintf("signal %d", int(s))
+}
+
+// closedTime returns a channel that is ready at once.
+func closedTime() <-chan time.Time {
+	c := make(chan time.Time, 1)
+	c <- time.Now()
+	return c
 }
 
 // tail keeps the last n bytes written to it.

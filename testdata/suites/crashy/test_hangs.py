@@ -1,4 +1,5 @@
 """Tests that never end; their timeout marker lets herd kill them."""
+import signal
 import threading
 import time
 
@@ -28,6 +29,13 @@ def test_hang_thread_join():
     t = threading.Thread(target=time.sleep, args=(3600,), name="sleeper")
     t.start()
     t.join()
+
+
+@pytest.mark.timeout(2)
+def test_hang_ignores_sigterm():
+    # herd's SIGTERM does nothing: its SIGKILL, 2 s later, ends the worker.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(3600)
 
 
 def test_quick_after_hang():

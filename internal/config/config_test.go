@@ -1,0 +1,216 @@
+package config_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herd-run/herd/internal/config"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		workers     int
+		maxFail     int
+		timeout     time.Duration
+		args        []string
+		verbosity   int
+		passthrough bool
+		junit       string
+		reportJSON  string
+		durations   int
+		python      string
+		help        bool
+		version     bool
+		note        string // substring of one of the notes
+	}
+	type testCase struct {
+		name    string
+		argv    []string
+		env     map[string]string
+		want    want
+		wantErr string // substring of the usage error; "" means success
+	}
+	run := func(t *testing.T, tc testCase) {
+		t.Parallel()
+		getenv := func(k string) string { return tc.env[k] }
+		c, err := config.Parse(tc.argv, getenv)
+		if tc.wantErr != "" {
+			if err == nil {
+				t.Fatalf("Parse(%q) = %+v, want a usage error", tc.argv, c)
+			}
+			if !errors.Is(err, config.ErrUsage) {
+				t.Errorf("errors.Is(%v, ErrUsage) = false", err)
+			}
+			var ue *config.UsageError
+			if !errors.As(err, &ue) {
+				t.Errorf("error %T is not a *UsageError", err)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("error %q does not mention %q", err, tc.wantErr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tc.argv, err)
+		}
+		w := tc.want
+		if w.durations == 0 {
+			w.durations = -1 // the zero want means "not given"
+		}
+		if c.Workers != w.workers {
+			t.Errorf("Workers = %d, want %d", c.Workers, w.workers)
+		}
+		if c.MaxFail != w.maxFail {
+			t.Errorf("MaxFail = %d, want %d", c.MaxFail, w.maxFail)
+		}
+		if c.Timeout != w.timeout {
+			t.Errorf("Timeout = %v, want %v", c.Timeout, w.timeout)
+		}
+		if len(c.PytestArgs) != 0 || len(w.args) != 0 {
+			if !reflect.DeepEqual(c.PytestArgs, w.args) {
+				t.Errorf("PytestArgs = %q, want %q", c.PytestArgs, w.args)
+			}
+		}
+		if c.Verbosity != w.verbosity {
+			t.Errorf("Verbosity = %d, want %d", c.Verbosity, w.verbosity)
+		}
+		if c.Passthrough != w.passthrough {
+			t.Errorf("Passthrough = %v, want %v", c.Passthrough, w.passthrough)
+		}
+		if c.JUnitXML != w.junit {
+			t.Errorf("JUnitXML = %q, want %q", c.JUnitXML, w.junit)
+		}
+		if c.ReportJSON != w.reportJSON {
+			t.Errorf("ReportJSON = %q, want %q", c.ReportJSON, w.reportJSON)
+		}
+		if c.Durations != w.durations {
+			t.Errorf("Durations = %d, want %d", c.Durations, w.durations)
+		}
+		if c.Python != w.python {
+			t.Errorf("Python = %q, want %q", c.Python, w.python)
+		}
+		if c.Help != w.help || c.Version != w.version {
+			t.Errorf("Help, Version = %v, %v; want %v, %v", c.Help, c.Version, w.help, w.version)
+		}
+		if w.note == "" && len(c.Notes) > 0 {
+			t.Errorf("Notes = %q, want none", c.Notes)
+		}
+		if w.note != "" && !strings.Contains(strings.Join(c.Notes, "\n"), w.note) {
+			t.Errorf("Notes = %q, want one mentioning %q", c.Notes, w.note)
+		}
+	}
+	for _, tc := range []testCase{
+		{name: "nothing", argv: nil, want: want{}},
+		{name: "-n 4", argv: []string{"-n", "4"}, want: want{workers: 4}},
+		{name: "-n4", argv: []string{"-n4"}, want: want{workers: 4}},
+		{name: "-n=4", argv: []string{"-n=4"}, want: want{workers: 4}},
+		{name: "-nauto", argv: []string{"-nauto"}, want: want{workers: 0}},
+		{name: "-n auto after -n 3", argv: []string{"-n", "3", "-n", "auto"}, want: want{workers: 0}},
+		{name: "-n 0 means one worker", argv: []string{"-n", "0"}, want: want{workers: 1}},
+		{name: "--numprocesses=3", argv: []string{"--numprocesses=3"}, want: want{workers: 3}},
+		{name: "--numprocesses 5", argv: []string{"--numprocesses", "5"}, want: want{workers: 5}},
+		{name: "-xvs", argv: []string{"-xvs"}, want: want{maxFail: 1, verbosity: 1, args: []string{"-vs"}}},
+		{name: "-x alone", argv: []string{"-x"}, want: want{maxFail: 1}},
+		{name: "-xn2 in one cluster", argv: []string{"-xn2"}, want: want{maxFail: 1, workers: 2}},
+		{name: "-vn 3 takes the next argument", argv: []string{"-vn", "3", "t.py"}, want: want{workers: 3, verbosity: 1, args: []string{"-v", "t.py"}}},
+		{name: "-vv -q", argv: []string{"-vv", "-q"}, want: want{verbosity: 1, args: []string{"-vv", "-q"}}},
+		{name: "--verbose --quiet --quiet", argv: []string{"--verbose", "--quiet", "--quiet"}, want: want{verbosity: -1, args: []string{"--verbose", "--quiet", "--quiet"}}},
+		{name: "-rfE", argv: []string{"-rfE"}, want: want{args: []string{"-rfE"}}},
+		{name: "-rn: n is -r's value", argv: []string{"-rn"}, want: want{args: []string{"-rn"}}},
+		{name: "-vrxs: x is -r's value", argv: []string{"-vrxs"}, want: want{verbosity: 1, args: []string{"-vrxs"}}},
+		{name: "-k with spaces", argv: []string{"-k", "a and b"}, want: want{args: []string{"-k", "a and b"}}},
+		{name: "-k value looks like an option", argv: []string{"-k", "-x"}, want: want{args: []string{"-k", "-x"}}},
+		{name: "-kfoo", argv: []string{"-kfoo"}, want: want{args: []string{"-kfoo"}}},
+		{name: "-vk foo", argv: []string{"-vk", "foo"}, want: want{verbosity: 1, args: []string{"-vk", "foo"}}},
+		{name: "-m slow", argv: []string{"-m", "slow"}, want: want{args: []string{"-m", "slow"}}},
+		{name: "-m n: n is the value", argv: []string{"-m", "not slow"}, want: want{args: []string{"-m", "not slow"}}},
+		{name: "-p no:cacheprovider", argv: []string{"-p", "no:cacheprovider"}, want: want{args: []string{"-p", "no:cacheprovider"}}},
+		{name: "-o addopts=", argv: []string{"-o", "addopts="}, want: want{args: []string{"-o", "addopts="}}},
+		{name: "-W error", argv: []string{"-W", "error::DeprecationWarning"}, want: want{args: []string{"-W", "error::DeprecationWarning"}}},
+		{name: "-c file", argv: []string{"-c", "ci.ini"}, want: want{args: []string{"-c", "ci.ini"}}},
+		{name: "--tb=short", argv: []string{"--tb=short"}, want: want{args: []string{"--tb=short"}}},
+		{name: "--tb short", argv: []string{"--tb", "short"}, want: want{args: []string{"--tb", "short"}}},
+		{name: "--maxfail=3", argv: []string{"--maxfail=3"}, want: want{maxFail: 3}},
+		{name: "--maxfail 2", argv: []string{"--maxfail", "2"}, want: want{maxFail: 2}},
+		{name: "-x then --maxfail=3: last wins", argv: []string{"-x", "--maxfail=3"}, want: want{maxFail: 3}},
+		{name: "--exitfirst", argv: []string{"--exitfirst"}, want: want{maxFail: 1}},
+		{name: "--timeout 2.5", argv: []string{"--timeout", "2.5"}, want: want{timeout: 2500 * time.Millisecond}},
+		{name: "--timeout=0", argv: []string{"--timeout=0"}, want: want{timeout: 0}},
+		{name: "--junitxml out.xml", argv: []string{"--junitxml", "out.xml"}, want: want{junit: "out.xml"}},
+		{name: "--junit-xml=x", argv: []string{"--junit-xml=x"}, want: want{junit: "x"}},
+		{name: "--report-json r.json", argv: []string{"--report-json", "r.json"}, want: want{reportJSON: "r.json"}},
+		{name: "--durations 5", argv: []string{"--durations", "5"}, want: want{durations: 5}},
+		{name: "--python", argv: []string{"--python", "/opt/py/bin/python"}, want: want{python: "/opt/py/bin/python"}},
+		{name: "HERD_PYTHON", argv: nil, env: map[string]string{"HERD_PYTHON": "/env/python"}, want: want{python: "/env/python"}},
+		{name: "--python beats HERD_PYTHON", argv: []string{"--python=/cli/python"}, env: map[string]string{"HERD_PYTHON": "/env/python"}, want: want{python: "/cli/python"}},
+		{name: "--help", argv: []string{"--help"}, want: want{help: true}},
+		{name: "-h", argv: []string{"-h"}, want: want{help: true}},
+		{name: "--version", argv: []string{"--version"}, want: want{version: true}},
+		{name: "--dist loadscope", argv: []string{"--dist", "loadscope"}, want: want{note: "--dist loadscope is accepted"}},
+		{name: "--dist=load", argv: []string{"--dist=load"}, want: want{note: "--dist load"}},
+		{name: "--max-worker-restart 2", argv: []string{"--max-worker-restart", "2"}, want: want{note: "--max-worker-restart is accepted and ignored"}},
+		{name: "--co", argv: []string{"--co"}, want: want{passthrough: true, args: []string{"--co"}}},
+		{name: "--collect-only -q", argv: []string{"--collect-only", "-q"}, want: want{passthrough: true, verbosity: -1, args: []string{"--collect-only", "-q"}}},
+		{name: "--fixtures", argv: []string{"--fixtures"}, want: want{passthrough: true, args: []string{"--fixtures"}}},
+		{name: "--pdb", argv: []string{"--pdb"}, want: want{passthrough: true, args: []string{"--pdb"}}},
+		{
+			name: "-- passes the rest verbatim",
+			argv: []string{"-n", "2", "--", "-x", "-n", "5", "--timeout", "1"},
+			want: want{workers: 2, args: []string{"--", "-x", "-n", "5", "--timeout", "1"}},
+		},
+		{
+			name: "paths and nodeids keep their order among options",
+			argv: []string{"tests/b_test.py", "-n", "2", "tests/a_test.py::TestX::test_y[1-2]", "-v", "tests/dir", "tests/c.py::test[a=b]", "-"},
+			want: want{workers: 2, verbosity: 1, args: []string{"tests/b_test.py", "tests/a_test.py::TestX::test_y[1-2]", "-v", "tests/dir", "tests/c.py::test[a=b]", "-"}},
+		},
+		{
+			name: "unknown long options pass through",
+			argv: []string{"--lf", "--ff", "--basetemp=/tmp/x", "--deselect", "t.py::a", "-p", "xdist"},
+			want: want{args: []string{"--lf", "--ff", "--basetemp=/tmp/x", "--deselect", "t.py::a", "-p", "xdist"}},
+		},
+		{
+			name: "everything together",
+			argv: []string{"-xvs", "-n4", "--timeout=3", "-k", "not slow", "--junitxml=j.xml", "--tb=line", "tests/"},
+			want: want{workers: 4, maxFail: 1, verbosity: 1, timeout: 3 * time.Second, junit: "j.xml",
+				args: []string{"-vs", "-k", "not slow", "--tb=line", "tests/"}},
+		},
+
+		{name: "-n abc", argv: []string{"-n", "abc"}, wantErr: `"abc"`},
+		{name: "-n -1", argv: []string{"-n", "-1"}, wantErr: "-n expects"},
+		{name: "-n at the end", argv: []string{"-n"}, wantErr: "-n expects"},
+		{name: "--numprocesses=x", argv: []string{"--numprocesses=x"}, wantErr: `"x"`},
+		{name: "--timeout -1", argv: []string{"--timeout", "-1"}, wantErr: "--timeout"},
+		{name: "--timeout abc", argv: []string{"--timeout=abc"}, wantErr: `"abc"`},
+		{name: "--timeout at the end", argv: []string{"--timeout"}, wantErr: "--timeout expects a value"},
+		{name: "--maxfail -2", argv: []string{"--maxfail=-2"}, wantErr: "--maxfail"},
+		{name: "--durations x", argv: []string{"--durations", "x"}, wantErr: "--durations"},
+		{name: "--dist bogus", argv: []string{"--dist", "bogus"}, wantErr: `"bogus"`},
+		{name: "--python=", argv: []string{"--python="}, wantErr: "--python"},
+		{name: "--junitxml at the end", argv: []string{"--junitxml"}, wantErr: "--junitxml expects a value"},
+		{name: "--max-worker-restart x", argv: []string{"--max-worker-restart", "x"}, wantErr: "--max-worker-restart"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+// Parse must not keep or modify the caller's slice.
+func TestParseLeavesArgvAlone(t *testing.T) {
+	t.Parallel()
+	argv := []string{"-xvs", "-n", "2", "a.py", "--", "-x"}
+	orig := append([]string(nil), argv...)
+	c, err := config.Parse(argv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(argv, orig) {
+		t.Fatalf("argv changed to %q", argv)
+	}
+	c.PytestArgs[0] = "changed"
+	if !reflect.DeepEqual(argv, orig) {
+		t.Fatalf("PytestArgs aliases argv: %q", argv)
+	}
+}

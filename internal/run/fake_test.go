@@ -1,0 +1,476 @@
+package run_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/herd-run/herd/internal/protocol"
+	"github.com/herd-run/herd/internal/result"
+	"github.com/herd-run/herd/internal/worker"
+)
+
+// This file holds a fake worker written in Go. It follows the loop of
+// internal/pyworker/herd_worker.py step by step: hello, session, collected,
+// then "want" (idle) when its queue is empty, a non-idle "want" when it pops
+// its last queued test (and waits for run/none/stop/shutdown before running
+// it, so it knows the test's nextitem), a non-blocking command drain
+// otherwise, and "start", one "report" per phase, "done" per test; "dropped"
+// on stop; "bye" and a clean exit after shutdown.
+
+// behave says what one test does when a fake worker runs it.
+type behave struct {
+	// reports are sent between start and done; nil means a plain pass.
+	reports []protocol.Report
+	// crash, when set, is the signal that kills the worker after start and
+	// the reports (a segfault in the test).
+	crash string
+	// crashUnlessAlone crashes like crash, but only when the process ran
+	// other tests before this one.
+	crashUnlessAlone bool
+	// hang makes the test never finish: only a kill ends it.
+	hang bool
+	// gate, when set, holds the test (after start and its reports) until it
+	// is closed or the worker is killed.
+	gate chan struct{}
+	// leaks go with the test's done message.
+	leaks []protocol.Leak
+}
+
+var passReports = []protocol.Report{
+	{When: "setup", Outcome: "passed"},
+	{When: "call", Outcome: "passed", Category: "passed"},
+	{When: "teardown", Outcome: "passed"},
+}
+
+// script says how one worker process (slot, gen) behaves before it runs
+// tests.
+type script struct {
+	// exitBeforeHello ends the process at once with this exit.
+	exitBeforeHello *worker.Exit
+	// exitBeforeCollect ends it after hello and session.
+	exitBeforeCollect *worker.Exit
+	// collect is what the process collects; nil means the starter's suite.
+	collect []protocol.TestInfo
+	errors  []protocol.CollectionError
+	skips   []protocol.CollectionError
+	// options go with the session message.
+	options    *protocol.Options
+	iniTimeout float64
+	// waitBeforeCollect delays the collected message until it is closed.
+	waitBeforeCollect <-chan struct{}
+	// collectedSignal is closed once the collected message was emitted.
+	collectedSignal chan struct{}
+	// silentAfter makes the worker go silent (not crash) after it finished
+	// this many tests: it neither starts the next test nor asks for work.
+	silentAfter int
+	// reactDelay is how long the worker takes to act on a run command.
+	reactDelay time.Duration
+	// hangOnShutdown makes the session never finish after shutdown.
+	hangOnShutdown bool
+	// badHello makes the process fail the handshake: the worker package
+	// reports ErrHandshake, kills it (SIGTERM) and forwards nothing else.
+	badHello bool
+}
+
+// fakeStarter starts fake workers. Everything it records is guarded by mu.
+type fakeStarter struct {
+	t      *testing.T
+	suite  []protocol.TestInfo
+	behave map[string]behave
+	// testTime is how long every test takes; zero means no time at all.
+	testTime time.Duration
+	// script returns the script of process (slot, gen); nil means defaults.
+	script func(slot, gen int) script
+	// startErr, when it returns an error, makes Start fail.
+	startErr func(slot, gen int) error
+
+	mu     sync.Mutex
+	procs  []*fakeProc
+	starts map[string]int // nodeid -> start messages sent, all processes
+}
+
+func (f *fakeStarter) Start(ctx context.Context, slot, gen int, events chan<- worker.Event) (worker.Handle, error) {
+	if f.startErr != nil {
+		if err := f.startErr(slot, gen); err != nil {
+			return nil, err
+		}
+	}
+	var sc script
+	if f.script != nil {
+		sc = f.script(slot, gen)
+	}
+	f.mu.Lock()
+	p := &fakeProc{
+		f: f, slot: slot, gen: gen, pid: 1000 + len(f.procs),
+		cmds: make(chan protocol.Command, 4096),
+		kill: make(chan bool, 1),
+		sc:   sc,
+	}
+	f.procs = append(f.procs, p)
+	if f.starts == nil {
+		f.starts = map[string]int{}
+	}
+	f.mu.Unlock()
+	go p.run(ctx, events)
+	return p, nil
+}
+
+// procsOf returns the processes started for slot, oldest first.
+func (f *fakeStarter) procsOf(slot int) []*fakeProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*fakeProc
+	for _, p := range f.procs {
+		if p.slot == slot {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (f *fakeStarter) allProcs() []*fakeProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*fakeProc(nil), f.procs...)
+}
+
+func (f *fakeStarter) startCount(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.starts[id]
+}
+
+// fakeProc is one fake worker process; it implements worker.Handle.
+type fakeProc struct {
+	f         *fakeStarter
+	slot, gen int
+	pid       int
+	sc        script
+	cmds      chan protocol.Command
+	kill      chan bool // receives the stacks flag of the first Kill
+	killOnce  sync.Once
+	killCalls atomic.Int32
+
+	mu       sync.Mutex
+	got      []protocol.Command // every command sent to it
+	received []string           // nodeids in its run commands
+	ran      []ranTest          // tests it started, in order
+	exited   bool
+}
+
+type ranTest struct {
+	id, nextitem string
+}
+
+func (p *fakeProc) Send(c protocol.Command) {
+	p.mu.Lock()
+	p.got = append(p.got, c)
+	if c.Type == protocol.CmdRun {
+		p.received = append(p.received, c.IDs...)
+	}
+	p.mu.Unlock()
+	select {
+	case p.cmds <- c:
+	default:
+		p.f.t.Errorf("fake worker %d/%d: command queue full", p.slot, p.gen)
+	}
+}
+
+func (p *fakeProc) Kill(stacks bool) {
+	p.killCalls.Add(1)
+	p.killOnce.Do(func() { p.kill <- stacks })
+}
+
+func (p *fakeProc) PID() int { return p.pid }
+
+func (p *fakeProc) commands() []protocol.Command {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]protocol.Command(nil), p.got...)
+}
+
+func (p *fakeProc) receivedIDs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.received...)
+}
+
+func (p *fakeProc) ranTests() []ranTest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]ranTest(nil), p.ran...)
+}
+
+// errKilled ends the fake's loop when it was killed.
+type errKilled struct{ stacks bool }
+
+func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
+	emit := func(ev worker.Event) {
+		ev.Slot, ev.Gen = p.slot, p.gen
+		select {
+		case events <- ev:
+		case <-ctx.Done():
+		}
+	}
+	send := func(m protocol.Message) { emit(worker.Event{Msg: &m}) }
+	exit := func(ex worker.Exit) {
+		p.mu.Lock()
+		p.exited = true
+		p.mu.Unlock()
+		emit(worker.Event{Exit: &ex})
+	}
+	killedExit := func(stacks bool) {
+		if stacks {
+			exit(worker.Exit{Code: -1, Signal: "SIGKILL", KillStage: "SIGKILL",
+				StderrTail: "Thread 0x00007f01 (most recent call first):\n  File \"t.py\", line 3 in test_hang\n"})
+			return
+		}
+		exit(worker.Exit{Code: -1, Signal: "SIGTERM", KillStage: "SIGTERM"})
+	}
+	// wait blocks until c is closed (true) or the worker is killed (false,
+	// after emitting the Exit).
+	wait := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		case stacks := <-p.kill:
+			killedExit(stacks)
+		case <-ctx.Done():
+		}
+		return false
+	}
+	// recv returns the next command; ok is false when the worker was killed
+	// (its Exit already emitted) or the run is over.
+	recv := func(block bool) (c protocol.Command, got, ok bool) {
+		if !block {
+			select {
+			case c = <-p.cmds:
+				return c, true, true
+			default:
+				return c, false, true
+			}
+		}
+		select {
+		case c = <-p.cmds:
+			return c, true, true
+		case stacks := <-p.kill:
+			killedExit(stacks)
+		case <-ctx.Done():
+		}
+		return c, false, false
+	}
+
+	sc := p.sc
+	if sc.exitBeforeHello != nil {
+		exit(*sc.exitBeforeHello)
+		return
+	}
+	if sc.badHello {
+		emit(worker.Event{ProtoErr: fmt.Errorf("%w: worker speaks protocol %d, controller %d", protocol.ErrHandshake, protocol.Version+1, protocol.Version)})
+		exit(worker.Exit{Code: -1, Signal: "SIGTERM", KillStage: "SIGTERM"})
+		return
+	}
+	send(protocol.Message{Type: protocol.TypeHello, Protocol: protocol.Version, PID: p.pid, Python: "3.12.0"})
+	send(protocol.Message{Type: protocol.TypeSession, Pytest: "8.1.0", Rootdir: "/suite", CacheDir: "/suite/.pytest_cache",
+		HeaderLines: []string{"platform fake"}, Options: sc.options})
+	if sc.exitBeforeCollect != nil {
+		exit(*sc.exitBeforeCollect)
+		return
+	}
+	if sc.waitBeforeCollect != nil && !wait(sc.waitBeforeCollect) {
+		return
+	}
+	tests := sc.collect
+	if tests == nil {
+		tests = p.f.suite
+	}
+	items := map[string]bool{}
+	for _, ti := range tests {
+		items[ti.ID] = true
+	}
+	send(protocol.Message{Type: protocol.TypeCollected, Tests: tests, Errors: sc.errors, Skips: sc.skips, IniTimeout: sc.iniTimeout})
+	if sc.collectedSignal != nil {
+		close(sc.collectedSignal)
+	}
+
+	var queue []string
+	shutdown, nomore := false, false
+	handle := func(c protocol.Command) string {
+		switch c.Type {
+		case protocol.CmdRun:
+			if sc.reactDelay > 0 {
+				time.Sleep(sc.reactDelay)
+			}
+			queue = append(queue, c.IDs...)
+			nomore = false
+		case protocol.CmdNone:
+			nomore = true
+		case protocol.CmdStop:
+			if len(queue) > 0 {
+				send(protocol.Message{Type: protocol.TypeDropped, IDs: append([]string(nil), queue...)})
+				queue = nil
+			}
+			nomore = true
+		case protocol.CmdShutdown:
+			shutdown = true
+			nomore = true
+		}
+		return c.Type
+	}
+	finished := 0
+	for {
+		if len(queue) == 0 {
+			if shutdown {
+				break
+			}
+			nomore = false
+			send(protocol.Message{Type: protocol.TypeWant, Idle: true})
+			c, _, ok := recv(true)
+			if !ok {
+				return
+			}
+			handle(c)
+			continue
+		}
+		id := queue[0]
+		queue = queue[1:]
+		if len(queue) == 0 && !nomore {
+			send(protocol.Message{Type: protocol.TypeWant})
+			for {
+				c, _, ok := recv(true)
+				if !ok {
+					return
+				}
+				if k := handle(c); k == protocol.CmdRun || k == protocol.CmdNone || k == protocol.CmdStop || k == protocol.CmdShutdown {
+					break
+				}
+			}
+		} else {
+			for {
+				c, got, _ := recv(false)
+				if !got {
+					break
+				}
+				handle(c)
+			}
+		}
+		if sc.silentAfter > 0 && finished >= sc.silentAfter {
+			// Stuck outside any test: says nothing more, until killed.
+			wait(nil)
+			return
+		}
+		if !items[id] {
+			send(protocol.Message{Type: protocol.TypeStart, ID: id})
+			send(protocol.Message{Type: protocol.TypeReport, ID: id, Report: &protocol.Report{
+				When: "setup", Outcome: "failed", Category: "error",
+				Longrepr: "herd: this worker did not collect " + id, Message: "not collected by this worker"}})
+			send(protocol.Message{Type: protocol.TypeDone, ID: id})
+			continue
+		}
+		next := ""
+		if len(queue) > 0 {
+			next = queue[0]
+		}
+		p.mu.Lock()
+		priorRan := len(p.ran)
+		p.ran = append(p.ran, ranTest{id: id, nextitem: next})
+		p.mu.Unlock()
+		p.f.mu.Lock()
+		p.f.starts[id]++
+		p.f.mu.Unlock()
+
+		b, ok := p.f.behave[id]
+		if !ok {
+			b = behave{}
+		}
+		reports := b.reports
+		if reports == nil {
+			reports = passReports
+		}
+		send(protocol.Message{Type: protocol.TypeStart, ID: id})
+		if b.crash != "" && b.gate != nil && !wait(b.gate) {
+			return
+		}
+		if b.crash != "" && (!b.crashUnlessAlone || priorRan > 0) {
+			// Crash during the call: setup was reported.
+			send(protocol.Message{Type: protocol.TypeReport, ID: id, Report: &protocol.Report{When: "setup", Outcome: "passed"}})
+			exit(worker.Exit{Code: -1, Signal: b.crash, StderrTail: "Fatal Python error: Segmentation fault\n\nCurrent thread 0x01:\n  File \"" + id + "\"\n"})
+			return
+		}
+		for i := range reports {
+			r := reports[i]
+			if b.hang && r.When != "setup" {
+				break
+			}
+			send(protocol.Message{Type: protocol.TypeReport, ID: id, Report: &r})
+		}
+		if b.hang && !wait(nil) {
+			return
+		}
+		if b.gate != nil && !wait(b.gate) {
+			return
+		}
+		if p.f.testTime > 0 {
+			time.Sleep(p.f.testTime)
+		}
+		send(protocol.Message{Type: protocol.TypeDone, ID: id, Duration: 0.001, Leaks: b.leaks})
+		finished++
+	}
+	if sc.hangOnShutdown {
+		wait(nil) // session teardown that never ends
+		return
+	}
+	send(protocol.Message{Type: protocol.TypeBye})
+	exit(worker.Exit{Code: 0})
+}
+
+// sink records a run's events; it is called from the dispatcher's goroutine
+// while tests may read it from theirs.
+type sink struct {
+	mu     sync.Mutex
+	events []result.Event
+}
+
+func (s *sink) Handle(ev result.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, ev)
+}
+
+func (s *sink) all() []result.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]result.Event(nil), s.events...)
+}
+
+func (s *sink) count(kind result.EventKind) int {
+	n := 0
+	for _, ev := range s.all() {
+		if ev.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// clock is an adjustable clock: real time plus an offset a test can bump,
+// to make the dispatcher's long deadlines pass at once.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// suiteOf returns tests named mod<m>.py::test_<k> for the module sizes.
+func suiteOf(sizes ...int) []protocol.TestInfo {
+	var ts []protocol.TestInfo
+	for m, n := range sizes {
+		for k := 0; k < n; k++ {
+			ts = append(ts, protocol.TestInfo{ID: fmt.Sprintf("mod%d.py::test_%d", m, k), File: fmt.Sprintf("mod%d.py", m), Line: k + 1})
+		}
+	}
+	return ts
+}
