@@ -127,6 +127,10 @@ func exitCode(r *result.Run) int {
 		return exitInterrupted
 	case r.Failed():
 		return exitTestsFailed
+	case r.Summary()[result.NotRun] > 0:
+		// Tests that could not run (their workers kept dying) are not a
+		// success, even when nothing failed.
+		return exitTestsFailed
 	case len(r.CollectionErrors) > 0:
 		return exitTestsFailed
 	case r.Collected == 0:

@@ -40,6 +40,11 @@ const CollectTimeout = 10 * time.Minute
 // minute of silence there means it is stuck outside any test.
 const StuckTimeout = time.Minute
 
+// diagTimeout bounds the rerun of a crashed test that has no timeout of its
+// own. The rerun only explains a crash; five minutes lets slow tests finish
+// and still ends one that hangs when alone.
+const diagTimeout = 5 * time.Minute
+
 // maxStartupDeaths is how many workers in a row may die before collecting
 // before herd stops replacing them: one cause (an import that segfaults) kills
 // every replacement the same way, so more tries only waste time.
@@ -138,6 +143,7 @@ type slotState struct {
 	diagSent    bool
 	diagStarted bool
 	diagReports []protocol.Report
+	diagTimeout time.Duration
 }
 
 type dispatcher struct {
@@ -299,6 +305,9 @@ func (d *dispatcher) diagnose(i int, rerun *result.Test, why string) {
 	switch {
 	case rerun == nil:
 		dg.Summary = why
+	case rerun.Outcome == result.Timeout:
+		dg.Rerun = result.Timeout
+		dg.Summary = "hangs when rerun alone in a fresh worker: " + rerun.Message
 	case rerun.Outcome == result.Crashed:
 		dg.Rerun = result.Crashed
 		dg.CrashedAlone = true
@@ -672,6 +681,15 @@ func (d *dispatcher) onStart(s *slotState, id string) {
 	if s.diag == i {
 		s.diagStarted = true
 		s.diagReports = nil
+		s.current = -1
+		// The rerun gets the test's timeout, or diagTimeout when it has
+		// none, so a test that hangs when alone cannot hang the run.
+		to := d.timeoutOf(t)
+		if to <= 0 {
+			to = diagTimeout
+		}
+		s.deadline = d.now().Add(to)
+		s.diagTimeout = to
 		return
 	}
 	d.removeQueued(s, i)
@@ -727,6 +745,7 @@ func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak) {
 		finalize(rerun, s.diagReports)
 		d.diagnose(i, rerun, "")
 		s.diag = -1
+		s.deadline = time.Time{}
 		return
 	}
 	if t.status != running || t.slot != s.idx {
@@ -867,7 +886,7 @@ func (d *dispatcher) checkDeadlines() {
 			s.killed = true
 			s.h.Kill(true)
 			continue
-		case s.collected && s.current < 0 && !s.idle && !s.shutdown && now.Sub(s.lastMsg) > StuckTimeout:
+		case s.collected && s.current < 0 && !s.idle && !s.shutdown && !s.diagStarted && now.Sub(s.lastMsg) > StuckTimeout:
 			s.exitInfo = fmt.Sprintf("stuck outside any test: silent for %s between tests", StuckTimeout)
 			s.killed = true
 			s.h.Kill(true)
@@ -900,9 +919,13 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	if s.diag >= 0 {
 		i := s.diag
 		s.diag = -1
-		if s.diagStarted {
+		switch {
+		case s.diagStarted && s.killed && !s.deadline.IsZero():
+			d.diagnose(i, &result.Test{NodeID: d.tests[i].info.ID, Outcome: result.Timeout,
+				Message: fmt.Sprintf("it ran longer than %s", fmtSeconds(s.diagTimeout))}, "")
+		case s.diagStarted:
 			d.diagnose(i, &result.Test{NodeID: d.tests[i].info.ID, Outcome: result.Crashed, Message: how}, "")
-		} else {
+		default:
 			d.diagnose(i, nil, "could not rerun it alone: the fresh worker ended before it started ("+how+")")
 		}
 		return
