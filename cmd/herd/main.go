@@ -235,6 +235,16 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		if err := history.UpdateLastFailed(res.Info.CacheDir, failed, passed); err != nil {
 			fmt.Fprintf(stderr, "herd: could not update the last-failed cache: %v\n", err)
 		}
+		diags := map[string]history.Diagnosis{}
+		for _, t := range res.Tests {
+			if dg := t.Diagnosis; dg != nil && dg.Rerun != "" {
+				diags[t.NodeID] = history.Diagnosis{CrashedAlone: dg.CrashedAlone, Cause: dg.Cause,
+					Marker: dg.Marker, Summary: dg.Summary, When: time.Now().UTC().Format(time.RFC3339)}
+			}
+		}
+		if err := history.SaveDiagnoses(res.Info.CacheDir, diags); err != nil {
+			fmt.Fprintf(stderr, "herd: could not record diagnoses: %v\n", err)
+		}
 	}
 	return res, nil
 }

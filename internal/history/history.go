@@ -148,3 +148,66 @@ func UpdateLastFailed(cacheDir string, failed, passed []string) error {
 	}
 	return nil
 }
+
+// DiagnosesPath is where the diagnoses of crashed tests are kept, relative to
+// pytest's cache directory; `herd doctor` lists them.
+const DiagnosesPath = "v/herd/diagnoses"
+
+// Diagnosis is what one run's rerun alone found about a crashed test.
+type Diagnosis struct {
+	// CrashedAlone says the test crashed again alone.
+	CrashedAlone bool `json:"crashed_alone"`
+	// Cause is the likely cause when it crashed only beside other tests.
+	Cause string `json:"cause,omitempty"`
+	// Marker is the marker line that would help.
+	Marker string `json:"marker,omitempty"`
+	// Summary says it in one sentence.
+	Summary string `json:"summary"`
+	// When is the time of the run, in RFC 3339.
+	When string `json:"when"`
+}
+
+// LoadDiagnoses reads the recorded diagnoses in cacheDir; none is not an
+// error.
+func LoadDiagnoses(cacheDir string) map[string]Diagnosis {
+	if cacheDir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(cacheDir, DiagnosesPath))
+	if err != nil {
+		return nil
+	}
+	var m map[string]Diagnosis
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// SaveDiagnoses merges diagnoses into the file in cacheDir: a test diagnosed
+// again gets its newest diagnosis.
+func SaveDiagnoses(cacheDir string, diags map[string]Diagnosis) error {
+	if len(diags) == 0 || cacheDir == "" {
+		return nil
+	}
+	all := LoadDiagnoses(cacheDir)
+	if all == nil {
+		all = map[string]Diagnosis{}
+	}
+	for id, d := range diags {
+		all[id] = d
+	}
+	b, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode diagnoses: %w", err)
+	}
+	path := filepath.Join(cacheDir, DiagnosesPath)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("save diagnoses: %w", err)
+	}
+	ensureCacheReadme(cacheDir)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("save diagnoses: %w", err)
+	}
+	return nil
+}
