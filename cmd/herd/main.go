@@ -19,11 +19,13 @@ import (
 
 	"github.com/herd-run/herd/internal/config"
 	"github.com/herd-run/herd/internal/history"
+	"github.com/herd-run/herd/internal/protocol"
 	"github.com/herd-run/herd/internal/pyworker"
 	"github.com/herd-run/herd/internal/reaper"
 	"github.com/herd-run/herd/internal/report"
 	"github.com/herd-run/herd/internal/result"
 	"github.com/herd-run/herd/internal/run"
+	"github.com/herd-run/herd/internal/schedule"
 	"github.com/herd-run/herd/internal/worker"
 	"golang.org/x/term"
 )
@@ -189,12 +191,19 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	}
 	sink := &lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)}
 	res, err := run.Execute(ctx, run.Config{
-		Workers:    workers,
-		Starter:    starter,
-		Sink:       sink,
-		MaxFail:    cfg.MaxFail,
-		Timeout:    cfg.Timeout,
-		Diagnose:   !cfg.NoDiagnose,
+		Workers:  workers,
+		Starter:  starter,
+		Sink:     sink,
+		MaxFail:  cfg.MaxFail,
+		Timeout:  cfg.Timeout,
+		Diagnose: !cfg.NoDiagnose,
+		Policies: func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error) {
+			rules, err := config.LoadPolicyRules(rootdir)
+			if err != nil {
+				return nil, err
+			}
+			return rules.For, nil
+		},
 		LeaksFail:  cfg.LeaksFail,
 		Durations:  history.LoadDurations,
 		Interrupts: interrupts,

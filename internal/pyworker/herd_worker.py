@@ -417,6 +417,15 @@ class WorkerPlugin:
         # pytest and its plugins check for workerinput to know they run in a
         # worker: the cache and junitxml plugins then leave writing to herd.
         config.workerinput = workerinput
+        # herd's policy markers work whether or not the suite registered
+        # them (--strict-markers included).
+        for line in (
+            "serial: run this test with nothing else running (herd: exclusive)",
+            "parallel_unsafe: run this test with nothing else running (herd: exclusive)",
+            "isolated: run this test in a fresh worker process of its own (herd)",
+            "xdist_group(name): run at most the group's limit of these tests at once (herd)",
+        ):
+            config.addinivalue_line("markers", line)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session):

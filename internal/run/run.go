@@ -76,6 +76,10 @@ type Config struct {
 	// Diagnose reruns each crashed test alone, in a fresh worker with
 	// nothing beside it, once the other tests are done.
 	Diagnose bool
+	// Policies returns, for the suite under rootdir, each test's scheduling
+	// policy (exclusive, group, isolated); nil means every test is normal.
+	// An error (a bad [tool.herd] table) ends the run before any test.
+	Policies func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error)
 	// LeaksFail makes a test that leaked a process or thread fail; by
 	// default a leak is a warning.
 	LeaksFail bool
@@ -138,6 +142,9 @@ type slotState struct {
 	startedAt time.Time
 	// lastMsg is when the worker last sent anything.
 	lastMsg time.Time
+	// isolated is set once this process got an isolated test: it runs
+	// nothing else and is discarded afterwards.
+	isolated bool
 	// diag is the test this process reruns alone for a diagnosis, or -1.
 	diag        int
 	diagSent    bool
@@ -157,7 +164,8 @@ type dispatcher struct {
 
 	tests    []*testState
 	byID     map[string]int
-	sched    *schedule.Scheduler
+	plan     *schedule.Plan
+	pols     []schedule.Policy
 	haveColl bool
 
 	iniTimeout     float64
@@ -171,6 +179,8 @@ type dispatcher struct {
 	// which a collection ends.
 	deathsBlocked bool
 	startupErr    *StartupError
+	// fatal is a configuration error found once the rootdir was known.
+	fatal         error
 	firstStartErr error
 	sessionSeen   bool
 	// diagQueue holds crashed tests waiting for their rerun alone.
@@ -250,6 +260,9 @@ func (d *dispatcher) loop() (*result.Run, error) {
 	if d.startupErr != nil {
 		return nil, d.startupErr
 	}
+	if d.fatal != nil {
+		return nil, d.fatal
+	}
 	if !d.haveColl {
 		if d.firstStartErr != nil {
 			return nil, d.firstStartErr
@@ -328,6 +341,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.queue, s.current, s.ran, s.idle = nil, -1, nil, false
 	s.shutdown, s.stopped, s.timedOut, s.killed = false, false, false, false
 	s.diag, s.diagSent, s.diagStarted, s.diagReports = -1, false, false, nil
+	s.isolated = false
 	s.deadline, s.exitInfo = time.Time{}, ""
 	s.startedAt = d.now()
 	s.lastMsg = s.startedAt
@@ -420,7 +434,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 				if d.stopping {
 					d.notRun(i, d.stopReason())
 				} else {
-					d.sched.Requeue([]int{i})
+					d.plan.Requeue(s.idx, []int{i}, d.pols)
 				}
 			}
 		}
@@ -474,7 +488,19 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 			d.run.Tests = append(d.run.Tests, res)
 		}
 		d.run.Collected = len(m.Tests)
-		d.sched = schedule.New(st, d.cfg.Workers)
+		d.pols = make([]schedule.Policy, len(st))
+		if d.cfg.Policies != nil {
+			pol, err := d.cfg.Policies(d.run.Info.Rootdir)
+			if err != nil {
+				d.fatal = err
+				d.stopWorkers()
+				return
+			}
+			for k := range st {
+				d.pols[k] = pol(d.tests[k].info)
+			}
+		}
+		d.plan = schedule.NewPlan(st, d.pols, d.cfg.Workers)
 		d.emit(result.Event{Kind: result.Collected, Run: d.run})
 		if len(d.run.CollectionErrors) > 0 && !d.cfg.ContinueOnCollectionErrors {
 			n := len(d.run.CollectionErrors)
@@ -566,6 +592,11 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 		}
 		return
 	}
+	if s.isolated && !must && s.current < 0 && len(s.queue) == 0 {
+		// An isolated test's process is discarded after it.
+		d.sendShutdown(s)
+		return
+	}
 	if d.offer(s) {
 		return
 	}
@@ -578,16 +609,31 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 
 // offer sends s its next chunk of tests, if the scheduler has one it can run.
 func (d *dispatcher) offer(s *slotState) bool {
-	if d.stopping || d.sched == nil {
+	if d.stopping || d.plan == nil || s.isolated {
 		return false
 	}
 	var accept func(int) bool
 	if s.known != nil {
 		accept = func(i int) bool { return s.known[d.tests[i].info.ID] }
 	}
-	ix := d.sched.Next(s.idx, accept)
+	fresh := len(s.ran) == 0 && s.current < 0 && len(s.queue) == 0
+	quiet := d.count[assigned]+d.count[running] == 0
+	b := d.plan.Next(s.idx, accept, fresh, quiet)
+	if b.Recycle {
+		// What is left needs a fresh process: retire this one once it
+		// holds nothing; its replacement takes the isolated tests.
+		if s.idle && s.current < 0 && len(s.queue) == 0 {
+			d.sendShutdown(s)
+			return true
+		}
+		return false
+	}
+	ix := b.Tests
 	if len(ix) == 0 {
 		return false
+	}
+	if b.Kind == schedule.Isolated {
+		s.isolated = true
 	}
 	ids := make([]string, len(ix))
 	for k, i := range ix {
@@ -641,11 +687,11 @@ func (d *dispatcher) maybeShutdown() {
 	if !d.haveColl {
 		return
 	}
-	if d.sched != nil && d.sched.Remaining() > 0 && !d.stopping {
+	if d.plan != nil && d.plan.Remaining() > 0 && !d.stopping {
 		if !d.unrunnable() {
 			return
 		}
-		for _, i := range d.sched.Drain() {
+		for _, i := range d.plan.Drain() {
 			t := d.tests[i]
 			t.res.Outcome = result.Error
 			t.res.Message = "not collected by any live worker"
@@ -797,6 +843,16 @@ func (d *dispatcher) finish(i int) {
 		}
 	}
 	d.emit(result.Event{Kind: result.TestFinished, Worker: t.res.Worker, NodeID: t.res.NodeID, Test: t.res})
+	if d.plan != nil && t.slot >= 0 {
+		d.plan.Finished(t.slot, i)
+	}
+	// Room in a group, or the start of the exclusive phase, may let an
+	// idle worker work again.
+	for _, o := range d.slots {
+		if o.alive && o.idle && o.collected && !o.shutdown && o.diag < 0 && !o.diagSent {
+			d.offer(o)
+		}
+	}
 	d.maybeShutdown()
 }
 
@@ -814,8 +870,8 @@ func (d *dispatcher) stopReason() string {
 // and every worker drops the tests it holds but has not started.
 func (d *dispatcher) stopAll(reason string) {
 	d.stopping = true
-	if d.sched != nil {
-		for _, i := range d.sched.Drain() {
+	if d.plan != nil {
+		for _, i := range d.plan.Drain() {
 			d.notRun(i, reason)
 		}
 	}
@@ -969,7 +1025,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 				d.notRun(i, d.stopReason())
 			}
 		} else {
-			d.sched.Requeue(back)
+			d.plan.Requeue(s.idx, back, d.pols)
 		}
 	}
 	if !s.collected {
@@ -993,8 +1049,8 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		if d.respawnBlocked != "" {
 			reason = "not run: " + d.respawnBlocked
 		}
-		if d.sched != nil {
-			for _, i := range d.sched.Drain() {
+		if d.plan != nil {
+			for _, i := range d.plan.Drain() {
 				d.notRun(i, reason)
 			}
 		}
@@ -1030,7 +1086,7 @@ func (d *dispatcher) shouldRespawn() bool {
 	if !d.haveColl {
 		return true
 	}
-	if d.sched != nil && d.sched.Remaining() > 0 {
+	if d.plan != nil && d.plan.Remaining() > 0 {
 		return true
 	}
 	return d.count[pending]+d.count[assigned] > 0
