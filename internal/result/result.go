@@ -22,11 +22,14 @@ const (
 	Crashed Outcome = "crashed"
 	Timeout Outcome = "timeout"
 	NotRun  Outcome = "not_run"
+	// Flaky is a test that failed, was retried (--retries, or its flaky
+	// marker) and then passed. Its failed tries are in Attempts.
+	Flaky Outcome = "flaky"
 )
 
 // Outcomes lists every outcome in the order pytest's closing line names them
 // (failures first), which is also the order reports use.
-var Outcomes = []Outcome{Failed, Crashed, Timeout, Passed, Skipped, XFailed, XPassed, Error, NotRun}
+var Outcomes = []Outcome{Failed, Crashed, Timeout, Passed, Flaky, Skipped, XFailed, XPassed, Error, NotRun}
 
 // IsFailure reports whether the outcome makes the run fail (exit code 1).
 func (o Outcome) IsFailure() bool {
@@ -87,6 +90,16 @@ type Test struct {
 	Duration time.Duration `json:"-"`
 	// Worker names the worker that ran the test ("gw0"), empty for not_run.
 	Worker string `json:"worker"`
+	// Process counts the processes of the worker's slot: 1 for the first,
+	// 2 for its first replacement, and so on. Worker and Process together
+	// name one worker process (one lane of a timeline).
+	Process int `json:"process,omitempty"`
+	// Policy is the test's scheduling policy: "", "exclusive", "group",
+	// "isolated".
+	Policy string `json:"policy,omitempty"`
+	// Attempts are the earlier tries of a retried test, oldest first; the
+	// fields above describe the last one.
+	Attempts []Attempt `json:"attempts,omitempty"`
 	// Longrepr is the failure or skip representation as pytest renders it
 	// with the run's --tb style.
 	Longrepr string `json:"longrepr"`
@@ -138,6 +151,20 @@ type Phase struct {
 	Longrepr string
 	Message  string
 	Sections []Section
+}
+
+// Attempt is one earlier try of a retried test.
+type Attempt struct {
+	Outcome  Outcome
+	Duration time.Duration
+	Worker   string
+	Process  int
+	Start    time.Duration
+	Stop     time.Duration
+	Longrepr string
+	Message  string
+	Sections []Section
+	Crash    *Crash
 }
 
 // CollectionError is a file or node that failed to collect.
@@ -204,6 +231,8 @@ type Run struct {
 	MaxfailReached bool
 	// WorkerDeaths counts the workers that died during the run.
 	WorkerDeaths int
+	// FlakyFails makes flaky tests fail the run (--flaky-fails).
+	FlakyFails bool
 }
 
 // Summary counts the tests of each outcome.
@@ -218,7 +247,7 @@ func (r *Run) Summary() map[Outcome]int {
 // Failed reports whether any test has a failing outcome.
 func (r *Run) Failed() bool {
 	for _, t := range r.Tests {
-		if t.Outcome.IsFailure() {
+		if t.Outcome.IsFailure() || (r.FlakyFails && t.Outcome == Flaky) {
 			return true
 		}
 	}
@@ -272,6 +301,11 @@ type Event struct {
 	Info *Info
 	// Message is a human-readable detail (why a worker died).
 	Message string
+	// Process is the worker's process number in its slot (see
+	// Test.Process), for worker events.
+	Process int
+	// PID is the worker's process id, for WorkerStarted.
+	PID int
 }
 
 // Sink receives the events of a run. Handle is called from one goroutine.

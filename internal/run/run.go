@@ -355,7 +355,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	}
 	s.h = h
 	s.alive = true
-	d.emit(result.Event{Kind: result.WorkerStarted, Worker: s.name})
+	d.emit(result.Event{Kind: result.WorkerStarted, Worker: s.name, Process: s.gen, PID: h.PID()})
 }
 
 func (d *dispatcher) handle(ev worker.Event) {
@@ -498,6 +498,9 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 			}
 			for k := range st {
 				d.pols[k] = pol(d.tests[k].info)
+				if d.pols[k].Kind != schedule.Normal {
+					d.tests[k].res.Policy = d.pols[k].Kind.String()
+				}
 			}
 		}
 		d.plan = schedule.NewPlan(st, d.pols, d.cfg.Workers)
@@ -749,6 +752,7 @@ func (d *dispatcher) onStart(s *slotState, id string) {
 	s.current = i
 	t.res.Start = d.since()
 	t.res.Worker = s.name
+	t.res.Process = s.gen
 	if to := d.timeoutOf(t); to > 0 {
 		s.deadline = t.started.Add(to)
 	} else {
@@ -997,7 +1001,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		}
 		if !expected || ex.Signal != "" {
 			d.run.WorkerDeaths++
-			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Message: msg})
+			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Process: s.gen, Message: msg})
 		}
 	}
 	if s.current >= 0 {
