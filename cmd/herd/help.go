@@ -17,6 +17,10 @@ herd options:
                         python that can import pytest)
   --timeout SECONDS     per-test timeout enforced by herd (overrides the ini
                         option "timeout"; a timeout marker overrides both)
+  --retries N           run a failed test (crashed and timed out included)
+                        up to N more times; one that then passes is flaky
+                        (also per test: @pytest.mark.flaky(reruns=N))
+  --flaky-fails         count flaky tests as failed
   --no-diagnose         do not rerun a crashed test alone to diagnose it
   --leaks warn|fail     a process or thread a test leaves running is a
                         warning (default) or fails the test

@@ -197,6 +197,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		MaxFail:  cfg.MaxFail,
 		Timeout:  cfg.Timeout,
 		Diagnose: !cfg.NoDiagnose,
+		Retries:  cfg.Retries,
 		Policies: func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error) {
 			rules, err := config.LoadPolicyRules(rootdir)
 			if err != nil {
@@ -206,6 +207,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		},
 		LeaksFail:  cfg.LeaksFail,
 		Durations:  history.LoadDurations,
+		LastFailed: history.LoadLastFailed,
 		Interrupts: interrupts,
 		Info: result.Info{
 			Version:    version,
@@ -216,6 +218,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if err != nil {
 		return nil, err
 	}
+	res.FlakyFails = cfg.FlakyFails
 	if err := writeReports(cfg, res, stderr); err != nil {
 		return nil, err
 	}

@@ -31,6 +31,10 @@ type Config struct {
 	DurationsMinSet bool
 	// Verbosity counts -v minus -q.
 	Verbosity int
+	// Retries is --retries N: run a failed test up to N more times.
+	Retries int
+	// FlakyFails is --flaky-fails: flaky tests fail the run.
+	FlakyFails bool
 	// NoDiagnose is --no-diagnose: do not rerun crashed tests alone.
 	NoDiagnose bool
 	// LeaksFail is --leaks fail: a leaked process or thread fails the test.
@@ -138,6 +142,18 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 				return nil, usage("herd: --timeout expects seconds (a number >= 0), got %q", v)
 			}
 			c.Timeout = time.Duration(f * float64(time.Second))
+		case "--retries", "--reruns":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, usage("herd: %s expects a whole number >= 0, got %q", name, v)
+			}
+			c.Retries = n
+		case "--flaky-fails":
+			c.FlakyFails = true
 		case "--no-diagnose":
 			c.NoDiagnose = true
 		case "--leaks":

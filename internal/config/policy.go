@@ -129,6 +129,14 @@ func (r *PolicyRules) apply(path string, t herdTable, md toml.MetaData) error {
 		if err != nil {
 			return usage("herd: %s: nodeids.%q: %v", path, pattern, err)
 		}
+		// A later file's setting for the same pattern replaces the earlier.
+		kept := r.globs[:0]
+		for _, g := range r.globs {
+			if g.pattern != pattern {
+				kept = append(kept, g)
+			}
+		}
+		r.globs = kept
 		if none {
 			continue
 		}

@@ -211,3 +211,20 @@ func SaveDiagnoses(cacheDir string, diags map[string]Diagnosis) error {
 	}
 	return nil
 }
+
+// LoadLastFailed reads pytest's last-failed cache in cacheDir; none is an
+// empty set.
+func LoadLastFailed(cacheDir string) map[string]bool {
+	if cacheDir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(cacheDir, LastFailedPath))
+	if err != nil {
+		return nil
+	}
+	var m map[string]bool
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}

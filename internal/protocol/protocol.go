@@ -132,6 +132,8 @@ type Options struct {
 	// Timeout is pytest-timeout's --timeout option when given in addopts.
 	Timeout float64 `json:"timeout"`
 	Capture string  `json:"capture"`
+	// FailedFirst is pytest's --ff.
+	FailedFirst bool `json:"failedfirst"`
 }
 
 // TestInfo is one collected test.
@@ -145,6 +147,9 @@ type TestInfo struct {
 	Timeout float64 `json:"timeout,omitempty"`
 	// Group is the xdist_group name, if any.
 	Group string `json:"group,omitempty"`
+	// Reruns is N of a flaky(reruns=N) marker (pytest-rerunfailures'
+	// spelling), 0 without one.
+	Reruns int `json:"reruns,omitempty"`
 }
 
 // CollectionError is one failed collector.

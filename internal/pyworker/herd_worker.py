@@ -150,7 +150,20 @@ def _options(config):
         "continue_on_collection_errors": bool(getattr(opt, "continue_on_collection_errors", False)),
         "timeout": num("timeout", 0),
         "capture": getattr(opt, "capture", "fd") or "fd",
+        "failedfirst": bool(getattr(opt, "failedfirst", False)),
     }
+
+
+def _reruns_of(item):
+    """N of @pytest.mark.flaky(reruns=N), as pytest-rerunfailures spells it."""
+    marker = item.get_closest_marker("flaky")
+    if marker is None:
+        return 0
+    value = marker.kwargs.get("reruns", marker.args[0] if marker.args else 1)
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _group_of(item):
@@ -424,6 +437,7 @@ class WorkerPlugin:
             "parallel_unsafe: run this test with nothing else running (herd: exclusive)",
             "isolated: run this test in a fresh worker process of its own (herd)",
             "xdist_group(name): run at most the group's limit of these tests at once (herd)",
+            "flaky(reruns=N): rerun this test up to N times when it fails (herd)",
         ):
             config.addinivalue_line("markers", line)
 
@@ -436,6 +450,16 @@ class WorkerPlugin:
         plugin = config.pluginmanager.get_plugin("timeout")
         if plugin is not None:
             config.pluginmanager.unregister(plugin)
+        # herd reruns failed tests itself (--retries, the flaky marker), so
+        # no try is lost; pytest-rerunfailures' reruns inside a worker
+        # would hide them.
+        self.rerun_note = None
+        plugin = config.pluginmanager.get_plugin("rerunfailures")
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
+            self.rerun_note = (
+                "rerunfailures: reruns are done by herd (--retries, @pytest.mark.flaky(reruns=N))"
+            )
         self.ch.send(
             {
                 "t": "session",
@@ -443,7 +467,7 @@ class WorkerPlugin:
                 "rootdir": str(config.rootpath),
                 "cachedir": _cachedir(config),
                 "invocation_dir": str(config.invocation_params.dir),
-                "header": _header_lines(config),
+                "header": _header_lines(config) + ([self.rerun_note] if self.rerun_note else []),
                 "options": _options(config),
             }
         )
@@ -515,6 +539,9 @@ class WorkerPlugin:
             g = _group_of(item)
             if g:
                 entry["group"] = g
+            r = _reruns_of(item)
+            if r:
+                entry["reruns"] = r
             tests.append(entry)
         self.ch.send(
             {

@@ -38,6 +38,17 @@ type jsonTest struct {
 	Leaks []string `json:"leaks"`
 	// Sections is the test's captured output, as pytest titles it.
 	Sections []result.Section `json:"sections"`
+	// Attempts are the earlier tries of a retried test, oldest first.
+	Attempts []jsonAttempt `json:"attempts"`
+}
+
+type jsonAttempt struct {
+	Outcome  result.Outcome `json:"outcome"`
+	Duration float64        `json:"duration"`
+	Worker   string         `json:"worker"`
+	Message  string         `json:"message"`
+	Longrepr string         `json:"longrepr"`
+	Crash    *jsonCrash     `json:"crash"`
 }
 
 type jsonDiagnosis struct {
@@ -88,16 +99,10 @@ func WriteJSON(w io.Writer, run *result.Run) error {
 			Reason:   t.Reason,
 			Leaks:    append([]string{}, t.Leaks...),
 			Sections: append([]result.Section{}, t.Sections...),
+			Attempts: jsonAttempts(t.Attempts),
 		}
 		if c := t.Crash; c != nil {
-			jt.Crash = &jsonCrash{
-				Signal:     c.Signal,
-				ExitCode:   c.ExitCode,
-				StderrTail: c.StderrTail,
-				KillStage:  c.KillStage,
-				Phase:      c.Phase,
-				PriorTests: append([]string{}, c.PriorTests...),
-			}
+			jt.Crash = newJSONCrash(c)
 		}
 		if d := t.Diagnosis; d != nil {
 			jt.Diagnosis = &jsonDiagnosis{
@@ -119,4 +124,27 @@ func WriteJSON(w io.Writer, run *result.Run) error {
 		return fmt.Errorf("write json report: %w", err)
 	}
 	return nil
+}
+
+func jsonAttempts(in []result.Attempt) []jsonAttempt {
+	out := make([]jsonAttempt, 0, len(in))
+	for _, a := range in {
+		ja := jsonAttempt{Outcome: a.Outcome, Duration: a.Duration.Seconds(), Worker: a.Worker, Message: a.Message, Longrepr: a.Longrepr}
+		if a.Crash != nil {
+			ja.Crash = newJSONCrash(a.Crash)
+		}
+		out = append(out, ja)
+	}
+	return out
+}
+
+func newJSONCrash(c *result.Crash) *jsonCrash {
+	return &jsonCrash{
+		Signal:     c.Signal,
+		ExitCode:   c.ExitCode,
+		StderrTail: c.StderrTail,
+		KillStage:  c.KillStage,
+		Phase:      c.Phase,
+		PriorTests: append([]string{}, c.PriorTests...),
+	}
 }

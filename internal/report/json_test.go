@@ -57,8 +57,8 @@ func TestWriteJSONEveryTestOnceInOrder(t *testing.T) {
 		for k := range jt {
 			keys = append(keys, k)
 		}
-		if len(keys) != 11 {
-			t.Errorf("tests[%d] has keys %v, want nodeid outcome duration worker longrepr message reason crash diagnosis leaks sections", i, keys)
+		if len(keys) != 12 {
+			t.Errorf("tests[%d] has keys %v, want nodeid outcome duration worker longrepr message reason crash diagnosis leaks sections attempts", i, keys)
 		}
 	}
 	want := map[string]any{

@@ -85,6 +85,19 @@ func writeJUnitTest(b *bytes.Buffer, t *result.Test) {
 	case result.NotRun:
 		jc.element("skipped", failureMessage(t), "herd.not_run", "")
 	}
+	// Earlier tries of a retried test, as Maven Surefire writes reruns:
+	// flakyFailure when the test passed in the end, rerunFailure when not.
+	tag := "rerunFailure"
+	if t.Outcome == result.Flaky {
+		tag = "flakyFailure"
+	}
+	for _, a := range t.Attempts {
+		text := a.Longrepr
+		if a.Crash != nil && a.Crash.StderrTail != "" {
+			text += "\n" + a.Crash.StderrTail
+		}
+		jc.element(tag, firstNonEmpty(a.Message, string(a.Outcome)), string(a.Outcome), text)
+	}
 	jc.captured(t.Sections)
 	jc.writeTo(b)
 

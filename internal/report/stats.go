@@ -71,7 +71,7 @@ func SummaryStats(run *result.Run) (parts []StatPart, main string) {
 	switch {
 	case counts[result.Failed] > 0 || counts[result.Crashed] > 0 || counts[result.Timeout] > 0 || errs > 0:
 		main = "red"
-	case warns > 0 || counts[result.XPassed] > 0 || counts[result.NotRun] > 0:
+	case warns > 0 || counts[result.XPassed] > 0 || counts[result.NotRun] > 0 || counts[result.Flaky] > 0:
 		main = "yellow"
 	case counts[result.Passed] > 0:
 		main = "green"
@@ -88,6 +88,7 @@ func SummaryStats(run *result.Run) (parts []StatPart, main string) {
 	add(counts[result.Crashed], fmt.Sprintf("%d crashed", counts[result.Crashed]), "red")
 	add(counts[result.Timeout], fmt.Sprintf("%d timed out", counts[result.Timeout]), "red")
 	add(counts[result.Passed], fmt.Sprintf("%d passed", counts[result.Passed]), "green")
+	add(counts[result.Flaky], fmt.Sprintf("%d flaky", counts[result.Flaky]), "yellow")
 	add(counts[result.Skipped], fmt.Sprintf("%d skipped", counts[result.Skipped]), "yellow")
 	add(run.Deselected, fmt.Sprintf("%d deselected", run.Deselected), "yellow")
 	add(counts[result.XFailed], fmt.Sprintf("%d xfailed", counts[result.XFailed]), "yellow")

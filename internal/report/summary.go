@@ -440,6 +440,15 @@ func (t *Terminal) shortTestSummary(run *result.Run) {
 				}
 			}
 			for _, test := range run.Tests {
+				if test.Outcome == result.Flaky && len(test.Attempts) > 0 {
+					// A flaky test passed in the end; its first failure says
+					// what to look at.
+					first := test.Attempts[0]
+					msg := fmt.Sprintf("passed on try %d; first %s: %s", len(test.Attempts)+1, first.Outcome, first.Message)
+					lines = append(lines, t.summaryLine("FLAKY", "yellow", test.NodeID, msg))
+				}
+			}
+			for _, test := range run.Tests {
 				if test.Outcome == result.NotRun {
 					lines = append(lines, t.summaryLine("NOT RUN", "yellow", test.NodeID, failureMessage(test)))
 				}

@@ -356,6 +356,8 @@ func outcomeLetter(o result.Outcome) string {
 		return "T"
 	case result.NotRun:
 		return "n"
+	case result.Flaky:
+		return "R"
 	}
 	return "?"
 }
@@ -382,6 +384,8 @@ func outcomeWord(o result.Outcome) (word, color string) {
 		return "TIMEOUT", "red"
 	case result.NotRun:
 		return "NOT RUN", "yellow"
+	case result.Flaky:
+		return "FLAKY", "yellow"
 	}
 	return strings.ToUpper(string(o)), "yellow"
 }
@@ -397,7 +401,7 @@ func (t *Terminal) statusLine() string {
 			counts = append(counts, fmt.Sprintf("%d %s", n, word))
 		}
 	}
-	add(c[result.Passed]+c[result.XPassed], "passed")
+	add(c[result.Passed]+c[result.XPassed]+c[result.Flaky], "passed")
 	add(c[result.Failed]+c[result.Crashed]+c[result.Timeout], "failed")
 	add(c[result.Error], "error")
 	add(c[result.Skipped]+c[result.XFailed], "skipped")

@@ -73,6 +73,13 @@ type Config struct {
 	// Interrupts delivers Ctrl-C: the first stops the run gracefully, the
 	// second kills every worker at once.
 	Interrupts <-chan struct{}
+	// LastFailed returns pytest's last-failed set from its cache directory,
+	// for --ff.
+	LastFailed func(cacheDir string) map[string]bool
+	// Retries is --retries: a test that fails (crashes and timeouts
+	// included) runs again up to this many times; one that then passes is
+	// flaky.
+	Retries int
 	// Diagnose reruns each crashed test alone, in a fresh worker with
 	// nothing beside it, once the other tests are done.
 	Diagnose bool
@@ -185,6 +192,8 @@ type dispatcher struct {
 	sessionSeen   bool
 	// diagQueue holds crashed tests waiting for their rerun alone.
 	diagQueue []int
+	// failedFirst is pytest's --ff: last run's failures go first.
+	failedFirst bool
 	// count is how many tests are in each status, kept by setStatus so no
 	// per-event check walks every test.
 	count [4]int
@@ -294,6 +303,10 @@ func (d *dispatcher) finished() bool {
 	}
 	if d.count[done] != len(d.tests) {
 		return false
+	}
+	for len(d.diagQueue) > 0 && d.tests[d.diagQueue[0]].res.Outcome != result.Crashed {
+		// A retry of it passed or failed normally: nothing to diagnose.
+		d.diagQueue = d.diagQueue[1:]
 	}
 	if len(d.diagQueue) > 0 && d.cfg.Diagnose && !d.stopping && d.interrupted == 0 {
 		// Every worker is gone: rerun the next crashed test alone.
@@ -463,6 +476,10 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 		if d.cfg.Durations != nil {
 			known = d.cfg.Durations(d.run.Info.CacheDir)
 		}
+		var lastFailed map[string]bool
+		if d.failedFirst && d.cfg.LastFailed != nil {
+			lastFailed = d.cfg.LastFailed(d.run.Info.CacheDir)
+		}
 		var st []schedule.Test
 		for _, ti := range m.Tests {
 			if _, dup := d.byID[ti.ID]; dup {
@@ -473,7 +490,7 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 			d.tests = append(d.tests, &testState{info: ti, res: res, slot: -1})
 			d.count[pending]++
 			d.run.Tests = append(d.run.Tests, res)
-			st = append(st, schedule.Test{ID: ti.ID, Estimate: known[ti.ID]})
+			st = append(st, schedule.Test{ID: ti.ID, Estimate: known[ti.ID], First: lastFailed[ti.ID]})
 		}
 		for _, sk := range m.Skips {
 			// A module skipped at collection time is one skipped entry, as
@@ -536,6 +553,7 @@ func (d *dispatcher) applyOptions(o *protocol.Options) {
 	if o.ContinueOnCollectionErrors {
 		d.cfg.ContinueOnCollectionErrors = true
 	}
+	d.failedFirst = o.FailedFirst
 	ro := &d.run.Info.Options
 	ro.Verbose = o.Verbose
 	ro.ReportChars = o.ReportChars
@@ -837,6 +855,13 @@ func (d *dispatcher) recordLeaks(res *result.Test, leaks []protocol.Leak) {
 // finish records that test i has its final outcome.
 func (d *dispatcher) finish(i int) {
 	t := d.tests[i]
+	if t.res.Outcome.IsFailure() && !d.stopping && d.retriesLeft(t) > 0 {
+		d.retry(i)
+		return
+	}
+	if len(t.res.Attempts) > 0 && t.res.Outcome == result.Passed {
+		t.res.Outcome = result.Flaky
+	}
 	d.setStatus(t, done)
 	if t.res.Outcome.IsFailure() {
 		d.failures++
@@ -858,6 +883,38 @@ func (d *dispatcher) finish(i int) {
 		}
 	}
 	d.maybeShutdown()
+}
+
+// retriesLeft is how many more tries test t may have: --retries, or its
+// flaky(reruns=N) marker when that asks for more.
+func (d *dispatcher) retriesLeft(t *testState) int {
+	n := d.cfg.Retries
+	if t.info.Reruns > n {
+		n = t.info.Reruns
+	}
+	return n - len(t.res.Attempts)
+}
+
+// retry keeps the failed try of test i as an attempt and puts the test back
+// in the queue, ahead of the rest, for any worker to run again.
+func (d *dispatcher) retry(i int) {
+	t := d.tests[i]
+	r := t.res
+	r.Attempts = append(r.Attempts, result.Attempt{
+		Outcome: r.Outcome, Duration: r.Duration, Worker: r.Worker, Process: r.Process,
+		Start: r.Start, Stop: r.Stop, Longrepr: r.Longrepr, Message: r.Message,
+		Sections: r.Sections, Crash: r.Crash,
+	})
+	r.Outcome, r.Longrepr, r.Message, r.Sections, r.Crash, r.Extra = "", "", "", nil, nil, nil
+	d.setStatus(t, pending)
+	slot := t.slot
+	t.slot = -1
+	d.plan.Requeue(slot, []int{i}, d.pols)
+	for _, o := range d.slots {
+		if o.alive && o.idle && o.collected && !o.shutdown && o.diag < 0 && !o.diagSent {
+			d.offer(o)
+		}
+	}
 }
 
 func (d *dispatcher) stopReason() string {

@@ -21,6 +21,9 @@ type Test struct {
 	ID string
 	// Estimate is the expected duration; zero when unknown.
 	Estimate time.Duration
+	// First puts the test ahead of all others (pytest's --ff: the tests
+	// that failed last time run first, in collection order).
+	First bool
 }
 
 // unit is a run of tests of one module, in collection order.
@@ -53,7 +56,14 @@ func New(tests []Test, workers int) *Scheduler {
 	s.cost = costs(tests)
 	var order []string
 	byMod := make(map[string]*unit)
+	first := &unit{}
 	for i, t := range tests {
+		if t.First {
+			first.tests = append(first.tests, i)
+			first.cost += s.cost[i]
+			s.leftCost += s.cost[i]
+			continue
+		}
 		mod := module(t.ID)
 		u := byMod[mod]
 		if u == nil {
@@ -70,6 +80,9 @@ func New(tests []Test, workers int) *Scheduler {
 	}
 	if hasEstimates(tests) {
 		sort.SliceStable(s.queue, func(i, j int) bool { return s.queue[i].cost > s.queue[j].cost })
+	}
+	if len(first.tests) > 0 {
+		s.queue = append([]*unit{first}, s.queue...)
 	}
 	s.left = len(tests)
 	return s
