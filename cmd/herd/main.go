@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -179,7 +180,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			Args:   cfg.PytestArgs,
 			Env:    env,
 			Dir:    cwd,
-			Stdout: liveStdout(cfg, stdout),
+			Stdout: nil,
 		},
 		SlotEnv: func(slot int) []string {
 			return []string{
@@ -189,7 +190,22 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			}
 		},
 	}
-	sink := &lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)}
+	var sink multiSink
+	sink = append(sink, &lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)})
+	if captureOff(cfg) {
+		// -s: every line a test prints goes to the terminal as it comes,
+		// prefixed with the test that printed it.
+		live := report.NewLiveOutput(stdout)
+		starter.SlotStdout = live.Writer
+		// Python buffers stdout in blocks when it is a pipe; live output
+		// wants each line when it is printed.
+		starter.Spec.Env = append(starter.Spec.Env, "PYTHONUNBUFFERED=1")
+		sink = append(sink, live)
+	}
+	if getenv("GITHUB_ACTIONS") == "true" {
+		// Failures and crashes also become workflow annotations.
+		sink = append(sink, report.NewGitHubAnnotations(stdout))
+	}
 	res, err := run.Execute(ctx, run.Config{
 		Workers:  workers,
 		Starter:  starter,
@@ -342,15 +358,18 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// liveStdout returns where worker stdout goes: the terminal with -s (pytest's
-// --capture=no), nowhere otherwise, since pytest captures test output itself.
-func liveStdout(cfg *config.Config, stdout io.Writer) io.Writer {
-	for _, a := range cfg.PytestArgs {
-		if a == "-s" || a == "--capture=no" {
-			return stdout
+// captureOff reports whether pytest's capture is off (-s, --capture=no), so
+// tests print straight to the worker's stdout.
+func captureOff(cfg *config.Config) bool {
+	for i, a := range cfg.PytestArgs {
+		if a == "--capture=no" || (a == "--capture" && i+1 < len(cfg.PytestArgs) && cfg.PytestArgs[i+1] == "no") {
+			return true
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a[1:], 's') && !strings.ContainsAny(a[1:], "kmpocrW") {
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
 func isTerminal(w io.Writer) bool {
@@ -426,4 +445,13 @@ func terminalWidth(w io.Writer) int {
 		}
 	}
 	return 80
+}
+
+// multiSink hands every event to each of its sinks, in order.
+type multiSink []result.Sink
+
+func (m multiSink) Handle(ev result.Event) {
+	for _, s := range m {
+		s.Handle(ev)
+	}
 }

@@ -125,6 +125,9 @@ type ProcessStarter struct {
 	Spec Spec
 	// SlotEnv returns extra environment entries for a slot.
 	SlotEnv func(slot int) []string
+	// SlotStdout, when set, gives each slot's stdout writer (overriding
+	// Spec.Stdout).
+	SlotStdout func(slot int) io.Writer
 }
 
 // Start implements Starter.
@@ -133,6 +136,9 @@ func (s *ProcessStarter) Start(ctx context.Context, slot, gen int, events chan<-
 	env := append([]string(nil), spec.Env...)
 	if s.SlotEnv != nil {
 		env = append(env, s.SlotEnv(slot)...)
+	}
+	if s.SlotStdout != nil {
+		spec.Stdout = s.SlotStdout(slot)
 	}
 	return Start(ctx, spec, env, slot, gen, events)
 }
