@@ -38,6 +38,7 @@ type options struct {
 	hugeRounds int
 	hugeSizes  []int
 	suites     map[string]bool
+	tools      map[string]bool
 	xdistLimit time.Duration
 	timeout    time.Duration
 	quietWait  time.Duration
@@ -53,11 +54,12 @@ var allSuites = []string{"trivial", "skewed", "import-heavy", "module-fixtures",
 
 func main() {
 	var o options
-	var suites, hugeSizes string
+	var suites, hugeSizes, tools string
 	flag.BoolVar(&o.quick, "quick", false, "1 round and smaller suites")
 	flag.IntVar(&o.rounds, "rounds", 0, "rounds per suite (default 3; 1 with --quick)")
 	flag.IntVar(&o.hugeRounds, "huge-rounds", 1, "rounds for the huge suite (it dominates the run time)")
 	flag.StringVar(&hugeSizes, "huge-sizes", "", "sizes of the huge suite, comma-separated (default 25000,50000,100000; --quick 5000,10000,20000)")
+	flag.StringVar(&tools, "tools", "plain,xdist,herd", "tools to run, comma-separated")
 	flag.StringVar(&suites, "suites", strings.Join(allSuites, ","), "suites to run, comma-separated")
 	flag.DurationVar(&o.xdistLimit, "xdist-limit", 5*time.Minute, "huge suite: skip xdist (kill it, or do not start it when its linear extrapolation exceeds this)")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 30*time.Second, "before each run, wait up to this long for other processes to use < 0.25 CPU")
@@ -102,6 +104,14 @@ func main() {
 			fatalf("unknown suite %q (have %s)", s, strings.Join(allSuites, ", "))
 		}
 		o.suites[s] = true
+	}
+	o.tools = map[string]bool{}
+	for _, t := range strings.Split(tools, ",") {
+		t = strings.TrimSpace(t)
+		if t != "plain" && t != "xdist" && t != "herd" {
+			fatalf("unknown tool %q (have plain, xdist, herd)", t)
+		}
+		o.tools[t] = true
 	}
 	if err := run(o); err != nil {
 		fatalf("%v", err)
@@ -391,6 +401,17 @@ func (b *bench) one(s *Suite, t Tool, round int, tag string, timeout time.Durati
 	return res, nil
 }
 
+// pick returns the tools selected with --tools.
+func (b *bench) pick(tools ...Tool) []Tool {
+	var out []Tool
+	for _, t := range tools {
+		if b.o.tools[t.Name] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // order alternates the tools' order from round to round.
 func order[T any](xs []T, round int) []T {
 	out := append([]T(nil), xs...)
@@ -405,7 +426,7 @@ func (b *bench) simple(s *Suite) error {
 	b.warm(s)
 	runs := map[string][]*Result{}
 	for round := 0; round < b.o.rounds; round++ {
-		for _, t := range order([]Tool{b.plain, b.xdist, b.herd}, round) {
+		for _, t := range order(b.pick(b.plain, b.xdist, b.herd), round) {
 			res, err := b.one(s, t, round, "", 0)
 			if err != nil {
 				return err
@@ -438,6 +459,9 @@ func (b *bench) skewed(root string) error {
 	type step struct{ name string }
 	for round := 0; round < b.o.rounds; round++ {
 		for _, st := range order([]step{{"plain"}, {"xdist"}, {"herd"}}, round) {
+			if !b.o.tools[st.name] {
+				continue
+			}
 			switch st.name {
 			case "plain", "xdist":
 				t := b.plain
@@ -521,7 +545,7 @@ func (b *bench) huge(root string) error {
 		}
 		runs := map[string][]*Result{}
 		for round := 0; round < b.o.hugeRounds; round++ {
-			for _, t := range order([]Tool{b.plain, b.xdist, b.herd}, round) {
+			for _, t := range order(b.pick(b.plain, b.xdist, b.herd), round) {
 				timeout := time.Duration(0)
 				if t.Name == "xdist" {
 					if xdistOff != "" {

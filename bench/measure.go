@@ -63,6 +63,9 @@ type Result struct {
 	OK       bool    `json:"ok"`
 	TimedOut bool    `json:"timed_out"`
 	Orphans  int     `json:"orphans"`
+	// LastChild is when the tool's process was last seen with a child
+	// process (seconds after start, sampled every 20 ms; -1: never).
+	LastChild float64 `json:"last_child_seen_s"`
 	// BusyBefore is the CPUs other processes used just before the run
 	// started, after waiting up to --quiet-wait for them to go below 0.25.
 	BusyBefore float64 `json:"busy_before_cpus"`
@@ -76,12 +79,13 @@ func (r *Result) WorkersCPU() float64 { return r.CPUTotal - r.CtrlCPU }
 // Trace summarises the conftest trace of one run. Times are seconds since
 // the tool was started.
 type Trace struct {
-	Procs      int     `json:"collecting_processes"` // processes that collected tests
-	Items      []int   `json:"items_per_process"`    // tests each of them collected
-	StartMax   float64 `json:"session_start_max_s"`  // last pytest_sessionstart
-	CollectMax float64 `json:"collection_max_s"`     // longest collection (finish - start)
-	FirstMax   float64 `json:"first_test_max_s"`     // last process's first test start
-	FinishMax  float64 `json:"session_finish_max_s"` // last pytest_sessionfinish
+	Procs      int     `json:"collecting_processes"`     // processes that collected tests
+	Items      []int   `json:"items_per_process"`        // tests each of them collected
+	StartMax   float64 `json:"session_start_max_s"`      // last pytest_sessionstart
+	CollectMax float64 `json:"collection_max_s"`         // longest collection (finish - start)
+	FirstMax   float64 `json:"first_test_max_s"`         // last process's first test start
+	FinishMax  float64 `json:"session_finish_max_s"`     // last pytest_sessionfinish
+	GapMax     float64 `json:"collected_to_first_max_s"` // longest wait from end of collection to first test
 	Imports    int     `json:"helper_imports"`
 	ImportPIDs int     `json:"helper_import_processes"`
 	Fixtures   int     `json:"fixture_setups"`
@@ -173,6 +177,21 @@ func vmHWM(pid int) int64 {
 		}
 	}
 	return -1
+}
+
+// hasChildren tells whether pid has a child process now.
+func hasChildren(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		if err == nil && len(bytes.TrimSpace(b)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // childrenOf lists the pids whose parent is ppid.
@@ -280,19 +299,27 @@ func runOne(sp runSpec, env []string) (*Result, error) {
 	pid := cmd.Process.Pid
 
 	// Sample the controller's own high-water mark until it exits.
+	// Also note when it last had a child (a worker) alive.
 	stop := make(chan struct{})
-	hwm := make(chan int64, 1)
+	type sample struct {
+		hwm       int64
+		lastChild float64
+	}
+	sampled := make(chan sample, 1)
 	go func() {
-		var last int64 = -1
+		smp := sample{hwm: -1, lastChild: -1}
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v := vmHWM(pid); v > last {
-				last = v
+			if v := vmHWM(pid); v > smp.hwm {
+				smp.hwm = v
+			}
+			if hasChildren(pid) {
+				smp.lastChild = time.Since(start).Seconds()
 			}
 			select {
 			case <-stop:
-				hwm <- last
+				sampled <- smp
 				return
 			case <-t.C:
 			}
@@ -328,7 +355,9 @@ func runOne(sp runSpec, env []string) (*Result, error) {
 	r.TimedOut = timedOut.Load()
 	r.CtrlCPU, _, _ = statTimes(pid)
 	close(stop)
-	r.CtrlHWM = <-hwm
+	smp := <-sampled
+	r.CtrlHWM = smp.hwm
+	r.LastChild = smp.lastChild
 
 	_ = cmd.Wait() // reaps; a non-zero exit is recorded below
 	ps := cmd.ProcessState
@@ -434,6 +463,9 @@ func readTrace(path string, start time.Time) *Trace {
 			tr.CollectMax = max(tr.CollectMax, p.collected-p.start)
 		}
 		tr.FirstMax = max(tr.FirstMax, p.first)
+		if p.first >= 0 && p.collected >= 0 {
+			tr.GapMax = max(tr.GapMax, p.first-p.collected)
+		}
 		tr.FinishMax = max(tr.FinishMax, p.finish)
 	}
 	return tr

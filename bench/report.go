@@ -15,6 +15,7 @@ type target struct{ name, measured, verdict string }
 // targets for the closing table.
 type report struct {
 	targets []target
+	invalid string // set while a suite's runs did not all pass
 }
 
 func (r *report) printf(format string, args ...any) {
@@ -22,6 +23,10 @@ func (r *report) printf(format string, args ...any) {
 }
 
 func (r *report) target(name, measured string, met bool, by string) {
+	if r.invalid != "" {
+		r.targets = append(r.targets, target{name, measured, "not measured: " + r.invalid})
+		return
+	}
 	v := "met"
 	if !met {
 		v = "**missed**"
@@ -143,8 +148,8 @@ func (r *report) suiteTable(s *Suite, rounds int, runs map[string][]*Result, nam
 			pct(medianOf(rs, func(x *Result) float64 { return x.Foreign / (x.Wall * float64(runtime.NumCPU())) })))
 	}
 	r.printf("\nWhere the time goes (conftest trace; seconds after the tool was started; medians):\n\n")
-	r.printf("| tool | processes that collected | tests collected by each | last session start | longest collection | last first test | last session finish | exit | helper imports (processes) | module fixture set-ups |\n")
-	r.printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	r.printf("| tool | processes that collected | tests collected by each | last session start | longest collection | longest wait collected -> first test | last first test | last session finish | last worker alive | exit | helper imports (processes) | module fixture set-ups |\n")
+	r.printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, name := range names {
 		var trs []*Result
 		for _, x := range runs[name] {
@@ -163,11 +168,17 @@ func (r *report) suiteTable(s *Suite, rounds int, runs map[string][]*Result, nam
 		tf := func(f func(*Trace) float64) float64 {
 			return medianOf(trs, func(x *Result) float64 { return f(x.Trace) })
 		}
-		r.printf("| %s | %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f (%.0f) | %.0f |\n", name, t0.Procs, strings.Join(items, ", "),
+		alive := "-"
+		if lc := medianOf(trs, func(x *Result) float64 { return x.LastChild }); lc >= 0 {
+			alive = fmt.Sprintf("%.2f", lc)
+		}
+		r.printf("| %s | %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %.2f | %.0f (%.0f) | %.0f |\n", name, t0.Procs, strings.Join(items, ", "),
 			tf(func(t *Trace) float64 { return t.StartMax }),
 			tf(func(t *Trace) float64 { return t.CollectMax }),
+			tf(func(t *Trace) float64 { return t.GapMax }),
 			tf(func(t *Trace) float64 { return t.FirstMax }),
 			tf(func(t *Trace) float64 { return t.FinishMax }),
+			alive,
 			medianOf(trs, wallOf),
 			tf(func(t *Trace) float64 { return float64(t.Imports) }),
 			tf(func(t *Trace) float64 { return float64(t.ImportPIDs) }),
@@ -175,6 +186,15 @@ func (r *report) suiteTable(s *Suite, rounds int, runs map[string][]*Result, nam
 	}
 	r.printf("\n")
 
+	r.invalid = ""
+	for _, name := range names {
+		for _, x := range runs[name] {
+			if !x.OK {
+				r.invalid = "some runs did not pass all tests"
+			}
+		}
+	}
+	defer func() { r.invalid = "" }()
 	herd, xdist, plain := runs["herd"], runs["xdist"], runs["plain"]
 	if len(herd) > 0 && len(xdist) > 0 {
 		m, lo, hi := ratio(herd, xdist)

@@ -160,9 +160,9 @@ func genImportHeavy(root, name string, modules, perModule int, importSleep float
 	if err != nil {
 		return nil, err
 	}
-	helper := "import os\nimport time\n\ntime.sleep(%g)\n\nEVENT = \"import\"\n" + traceSnippet
+	helper := fmt.Sprintf("import os\nimport time\n\ntime.sleep(%g)\n\nEVENT = \"import\"\n", importSleep) + traceSnippet
 	for m := 0; m < modules; m++ {
-		if err := writeFile(filepath.Join(dir, fmt.Sprintf("helper_%03d.py", m)), fmt.Sprintf(helper, importSleep)); err != nil {
+		if err := writeFile(filepath.Join(dir, fmt.Sprintf("helper_%03d.py", m)), helper); err != nil {
 			return nil, err
 		}
 		var b strings.Builder

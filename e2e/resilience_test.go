@@ -636,9 +636,11 @@ var hostileExtra = map[string]string{
 	"test_processes.py::test_escape_fork_sleeps":       "passed",
 	"test_processes.py::test_escape_setsid_grandchild": "passed",
 	"test_processes.py::test_escape_new_session_child": "passed",
+	"test_processes.py::test_escape_fork_without_exit": "passed",
 	"test_huge.py::test_huge_stdout_fails":             "failed",
 	"test_huge.py::test_huge_message_fails":            "failed",
 	"test_huge.py::test_huge_unicode_message_fails":    "failed",
+	"test_huge.py::test_huge_skip_reason":              "skipped",
 }
 
 // maxReport bounds herd's JSON report and terminal output for the hostile
@@ -646,9 +648,10 @@ var hostileExtra = map[string]string{
 const maxReport = 10 << 20
 
 // TestHostileSuite: forged protocol lines, binary garbage, a closed stdout,
-// 100 MB of output, huge failure messages, a fork that inherits every fd and
-// processes in a new session. Every test ends as under plain pytest, the
-// reports stay small and valid, and nothing outlives the run.
+// 100 MB of output, huge failure and skip messages, a fork that inherits
+// every fd, a fork that goes on running pytest, and processes in a new
+// session. Every test ends as under plain pytest, the reports stay small and
+// valid, and nothing outlives the run.
 func TestHostileSuite(t *testing.T) {
 	needHerd(t)
 	t.Parallel()
@@ -667,7 +670,7 @@ func TestHostileSuite(t *testing.T) {
 	}
 
 	res, tag := runHerdTagged(t, dir, nil, stdArgs(2)...)
-	checkNoLeftovers(t, tag) // the forked child and both sleepers included
+	checkNoLeftovers(t, tag) // the forked children and both sleepers included
 	checkNoInternalTrouble(t, "hostile", res.Stderr)
 	if res.Code != 1 {
 		t.Errorf("herd exits %d, want 1\nstderr:\n%s", res.Code, tail(res.Stderr))
@@ -729,29 +732,42 @@ func clip(s string, n int) string {
 	return s[:n] + fmt.Sprintf("... [%d more bytes]", len(s)-n)
 }
 
-var (
-	leakySubprocess = "test_leaks.py::test_leaks_subprocess"
-	leakyThread     = "test_leaks.py::test_leaks_thread"
-)
+// The leaky suite's leaky tests, and what their leaks must name.
+var leakyTests = map[string]string{
+	"test_leaks.py::test_leaks_subprocess":                          "sleep 120",
+	"test_leaks.py::test_leaks_daemonized":                          "sleep 118",
+	"test_leaks.py::test_leaks_thread":                              "leaky-sleeper",
+	"test_leak_beside_fixture.py::test_leaks_beside_module_fixture": "sleep 119",
+}
 
-// TestLeakySuite: a test that leaks a process and one that leaks a
-// non-daemon thread are the only tests with leaks, a warning each; a module
-// fixture that owns a process for its tests is not a leak. With --leaks fail
-// the two fail and nothing else changes.
+// TestLeakySuite: the tests that leak a process (started directly, put in
+// the background by a shell, or beside a module fixture of their own) or a
+// non-daemon thread are the only tests with leaks, a warning each; module
+// fixtures that own a process for their tests are no leak. With --leaks
+// fail the leaky tests fail and nothing else changes.
 func TestLeakySuite(t *testing.T) {
 	needHerd(t)
 	t.Parallel()
 	dir := copySuite(t, "leaky")
-	// Plain pytest would leave test_leaks_subprocess's sleeper running.
-	py := pytestRun(t, dir, nil, "--deselect", leakySubprocess)
-	if py.Code != 0 || len(py.Outcomes) != 8 {
-		t.Fatalf("the suite is broken: plain pytest exits %d with %d tests, want 0 with 8", py.Code, len(py.Outcomes))
+	// Plain pytest would leave the leaked processes running.
+	var deselect []string
+	for id, what := range leakyTests {
+		if strings.HasPrefix(what, "sleep ") {
+			deselect = append(deselect, "--deselect", id)
+		}
 	}
-	want := map[string]string{leakySubprocess: "passed"}
+	py := pytestRun(t, dir, nil, deselect...)
+	if py.Code != 0 || len(py.Outcomes) != 10 {
+		t.Fatalf("the suite is broken: plain pytest exits %d with %d tests, want 0 with 10", py.Code, len(py.Outcomes))
+	}
+	want := map[string]string{}
+	for id := range leakyTests {
+		want[id] = "passed"
+	}
 	for id, o := range py.Outcomes {
 		want[id] = o
 	}
-	leaky := map[string]string{leakySubprocess: "sleep 120", leakyThread: "leaky-sleeper"}
+	leaky := leakyTests
 
 	t.Run("warn", func(t *testing.T) {
 		res, tag := runHerdTagged(t, dir, nil, stdArgs(2)...)
@@ -920,5 +936,139 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("herd's stderr names its internal herd_boot.py:\n%s", res.Stderr)
 			}
 		})
+	}
+}
+
+// TestCrashAfterStartupDeaths: once gw0 runs tests, one slot's workers (gw1)
+// always die while pytest loads the conftest, so herd stops replacing them
+// after three in a row. gw0 collected and runs fine; when one of its tests
+// segfaults, gw0 must still be replaced (its replacements collect as it
+// did), and every other test must run: nothing is lost because another
+// slot kept dying.
+func TestCrashAfterStartupDeaths(t *testing.T) {
+	needHerd(t)
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "startup_deaths")
+	state := filepath.Join(t.TempDir(), "state")
+	for path, content := range map[string]string{
+		filepath.Join(dir, "pytest.ini"): "[pytest]\n",
+		filepath.Join(dir, "conftest.py"): `import os
+import signal
+import time
+
+STATE = os.environ["STARTUP_DEATHS_DIR"]
+
+if os.environ.get("PYTEST_XDIST_WORKER") == "gw1":
+    # This slot's workers never start; they die only once gw0 runs tests,
+    # so the three deaths in a row come after gw0 collected.
+    while not os.path.exists(os.path.join(STATE, "go")):
+        time.sleep(0.02)
+    open(os.path.join(STATE, "gw1-%d" % os.getpid()), "w").close()
+    os.kill(os.getpid(), signal.SIGKILL)
+`,
+		filepath.Join(dir, "test_after_deaths.py"): `import ctypes
+import os
+import time
+
+import pytest
+
+STATE = os.environ["STARTUP_DEATHS_DIR"]
+
+
+def deaths():
+    return len([f for f in os.listdir(STATE) if f.startswith("gw1-")])
+
+
+def test_wait_for_three_deaths():
+    open(os.path.join(STATE, "go"), "w").close()
+    deadline = time.time() + 60
+    while deaths() < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # for herd to see the third death
+    assert deaths() >= 3
+
+
+def test_crash_segfault():
+    ctypes.string_at(0)
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_after_crash(n):
+    pass
+`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, tag := runHerdTagged(t, dir, []string{"STARTUP_DEATHS_DIR=" + state}, stdArgs(2, "--no-diagnose")...)
+	checkNoLeftovers(t, tag)
+	checkNoInternalTrouble(t, "startup deaths", res.Stderr)
+	if res.Code != 1 {
+		t.Errorf("herd exits %d, want 1\nstdout:\n%s\nstderr:\n%s", res.Code, tail(res.Stdout), tail(res.Stderr))
+	}
+	checkReport(t, res.Report, 12)
+	deaths, _ := filepath.Glob(filepath.Join(state, "gw1-*"))
+	t.Logf("gw1 died %d times", len(deaths))
+	var wrong []string
+	for _, tc := range res.Rich.Tests {
+		want := "passed"
+		if strings.HasSuffix(tc.NodeID, "::test_crash_segfault") {
+			want = "crashed"
+		}
+		if tc.Outcome != want {
+			wrong = append(wrong, fmt.Sprintf("%s: %s %s, want %s", tc.NodeID, tc.Outcome, tc.Reason, want))
+		}
+	}
+	if len(wrong) > 0 {
+		t.Errorf("%d tests did not end as they should:\n  %s", len(wrong), strings.Join(limit(wrong, 12), "\n  "))
+	}
+}
+
+// TestOneWorkerExitsBeforeCollecting: gw1 exits with code 1 while pytest
+// loads the conftest, before any worker collected; gw0 is fine. That is one
+// worker's death, not pytest refusing its arguments: gw0 must run the suite
+// (and herd must never end silently, without a message or a report).
+func TestOneWorkerExitsBeforeCollecting(t *testing.T) {
+	needHerd(t)
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "one_worker_exits")
+	for path, content := range map[string]string{
+		filepath.Join(dir, "pytest.ini"): "[pytest]\n",
+		filepath.Join(dir, "conftest.py"): `import os
+import time
+
+if os.environ.get("PYTEST_XDIST_WORKER") == "gw1":
+    os._exit(1)
+else:
+    time.sleep(1)  # gw1 dies before gw0 has collected
+`,
+		filepath.Join(dir, "test_ok.py"): "def test_ok():\n    pass\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, tag := runHerdTagged(t, dir, nil, stdArgs(2, "--no-diagnose")...)
+	checkNoLeftovers(t, tag)
+	checkNoInternalTrouble(t, "one worker exits", res.Stderr)
+	if strings.TrimSpace(res.Stdout+res.Stderr) == "" {
+		t.Errorf("herd exited %d without printing anything", res.Code)
+	}
+	if res.Code != 0 {
+		t.Errorf("herd exits %d, want 0: gw0 can run the suite\nstdout:\n%s\nstderr:\n%s", res.Code, tail(res.Stdout), tail(res.Stderr))
+	}
+	checkReport(t, res.Report, 1)
+	if o := res.Report.outcomes()["test_ok.py::test_ok"]; o != "passed" {
+		t.Errorf("test_ok.py::test_ok: %q, want passed", o)
 	}
 }

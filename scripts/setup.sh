@@ -4,6 +4,7 @@
 #
 #   - Debian's pytest, pytest-xdist and pytest-timeout for /usr/bin/python3
 #     (herd's e2e tests run them; there is no PyPI here)
+#   - Debian's chromium, which the HTML report's browser tests run headless
 #   - checks Go (/usr/local/go/bin or PATH) and downloads the Go modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	echo "setup: installing ${missing[*]}"
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Headless chromium, for the HTML report's browser tests (e2e/html_test.go).
+# Without it those tests are skipped, so a failed install only warns.
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+	if command -v apt-get >/dev/null 2>&1; then
+		echo "setup: installing chromium"
+		if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; then
+			echo "setup: WARNING: could not install chromium; the HTML report's browser tests will be skipped" >&2
+		fi
+	else
+		echo "setup: WARNING: no chromium and no apt-get; the HTML report's browser tests will be skipped" >&2
+	fi
 fi
 if ! /usr/bin/python3 -c 'import pytest, xdist, pytest_timeout' 2>/dev/null; then
 	echo "setup: /usr/bin/python3 cannot import pytest, xdist and pytest_timeout" >&2

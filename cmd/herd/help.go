@@ -2,6 +2,7 @@ package main
 
 // helpText is printed by --help.
 const helpText = `usage: herd [herd options] [pytest arguments]
+       herd doctor [--json] [--python PATH] [paths...]
 
 Runs a pytest suite across supervised worker processes. Use it where you ran
 "pytest -n auto", with the same arguments: every argument herd does not own
@@ -28,6 +29,10 @@ herd options:
   --maxfail N           stop scheduling after N failures
   --junitxml PATH       write a JUnit XML report
   --report-json PATH    write herd's JSON report
+  --report-html PATH    write a self-contained HTML report: a timeline of the
+                        workers, crashes and timeouts, and every test
+  --events PATH         stream one JSON line per event as it happens (- for
+                        stdout; the terminal output then goes to stderr)
   --durations N         show the N slowest tests (0 for all)
   --durations-min S     hide durations shorter than S seconds (default 0.005)
   -q, -v                less or more output (also passed to pytest)
@@ -35,6 +40,9 @@ herd options:
                         pytest-xdist options, accepted with a note
   --version             print herd's version
   -h, --help            print this help
+
+"herd doctor" reads the suite's test sources and lists the tests at risk
+when run in parallel, with the policy herd would apply and the marker to add.
 
 Exit codes are pytest's: 0 all passed, 1 tests failed (crashed and timeout
 count as failed), 2 interrupted, 3 internal error, 4 usage error, 5 no tests

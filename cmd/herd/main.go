@@ -51,6 +51,9 @@ func main() {
 // mainCode runs herd and maps its outcome to an exit code: the only place
 // exit codes are decided.
 func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) > 0 && args[0] == "doctor" {
+		return doctorMain(args[1:], stdout, stderr, getenv)
+	}
 	cfg, err := config.Parse(args, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -146,6 +149,12 @@ func exitCode(r *result.Run) int {
 // the run was delegated to plain pytest (whose exit code is then in a
 // *delegatedExit error).
 func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}) (*result.Run, error) {
+	// With --events -, stdout carries the event stream alone: everything
+	// else herd would print there goes to stderr.
+	eventsOut := stdout
+	if cfg.Events == "-" {
+		stdout = stderr
+	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		return nil, fmt.Errorf("get working directory: %w", err)
@@ -202,6 +211,14 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		starter.Spec.Env = append(starter.Spec.Env, "PYTHONUNBUFFERED=1")
 		sink = append(sink, live)
 	}
+	if cfg.Events != "" {
+		ew, closeEvents, err := openEvents(cfg.Events, eventsOut)
+		if err != nil {
+			return nil, &config.UsageError{Msg: "herd: --events: " + err.Error()}
+		}
+		defer closeEvents(stderr)
+		sink = append(sink, ew)
+	}
 	if getenv("GITHUB_ACTIONS") == "true" {
 		// Failures and crashes also become workflow annotations.
 		sink = append(sink, report.NewGitHubAnnotations(stdout))
@@ -224,6 +241,13 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		LeaksFail:  cfg.LeaksFail,
 		Durations:  history.LoadDurations,
 		LastFailed: history.LoadLastFailed,
+		Orphans: func(keep map[int]bool) []run.Orphan {
+			var out []run.Orphan
+			for _, p := range reaper.Children(keep) {
+				out = append(out, run.Orphan{PID: p.PID, PGID: p.PGID, Cmd: p.Cmd})
+			}
+			return out
+		},
 		Interrupts: interrupts,
 		Info: result.Info{
 			Version:    version,
@@ -295,7 +319,51 @@ func writeReports(cfg *config.Config, res *result.Run, stderr io.Writer) error {
 			return err
 		}
 	}
+	if cfg.ReportHTML != "" {
+		title := "herd report"
+		if res.Info.Rootdir != "" {
+			title += ": " + filepath.Base(res.Info.Rootdir)
+		}
+		if err := writeFile(cfg.ReportHTML, func(w io.Writer) error {
+			return report.WriteHTML(w, res, report.HTMLOptions{Title: title, Generated: time.Now()})
+		}); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// openEvents opens the --events stream: stdout for "-", else the file at
+// path, created before the run starts. The returned func closes it and
+// tells on stderr when the stream could not be written in full.
+func openEvents(path string, stdout io.Writer) (*report.EventWriter, func(stderr io.Writer), error) {
+	if path == "-" {
+		ew := report.NewEventWriter(stdout)
+		return ew, func(stderr io.Writer) {
+			if err := ew.Err(); err != nil {
+				fmt.Fprintf(stderr, "herd: %v\n", err)
+			}
+		}, nil
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("open event stream: %w", err)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open event stream: %w", err)
+	}
+	ew := report.NewEventWriter(f)
+	return ew, func(stderr io.Writer) {
+		err := ew.Err()
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("write event stream: %w", cerr)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "herd: %v\n", err)
+		}
+	}, nil
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

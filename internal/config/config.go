@@ -24,6 +24,12 @@ type Config struct {
 	// JUnitXML and ReportJSON are report paths; empty means none.
 	JUnitXML   string
 	ReportJSON string
+	// ReportHTML is --report-html: the path of the HTML report; empty
+	// means none.
+	ReportHTML string
+	// Events is --events: where the NDJSON event stream goes, "-" for
+	// stdout; empty means none.
+	Events string
 	// Durations is --durations N: -1 when not given, 0 for all.
 	Durations    int
 	DurationsMin float64
@@ -193,6 +199,24 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 				return nil, err
 			}
 			c.ReportJSON = v
+		case "--report-html":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			if v == "" {
+				return nil, usage("herd: --report-html expects a path")
+			}
+			c.ReportHTML = v
+		case "--events":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			if v == "" {
+				return nil, usage("herd: --events expects a path, or - for stdout")
+			}
+			c.Events = v
 		case "--durations":
 			v, err := value(name)
 			if err != nil {

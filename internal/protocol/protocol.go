@@ -106,6 +106,9 @@ type Message struct {
 	// and left these processes or threads running.
 	Duration float64 `json:"dur,omitempty"`
 	Leaks    []Leak  `json:"leaks,omitempty"`
+	// Spawned says the test started a process: the controller then looks
+	// for orphans it left at once.
+	Spawned bool `json:"spawned,omitempty"`
 
 	// dropped: tests the worker will not run after a stop.
 	IDs []string `json:"ids,omitempty"`

@@ -72,13 +72,18 @@ WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND", "O_TRUNC"}
 BUILTINS = {"open", "str"}
 
 
+# Before Python 3.8, ast made Str, Num and NameConstant nodes for literals.
+LEGACY_LITERALS = []
+if sys.version_info < (3, 8):
+    LEGACY_LITERALS = [(ast.Str, "s"), (ast.Num, "n"), (ast.NameConstant, "value")]
+
+
 def const(node):
-    """The value of a literal, or None (Python 3.7's Str and Num included)."""
+    """The value of a literal, or None."""
     if isinstance(node, ast.Constant):
         return node.value
-    for cls, attr in (("Str", "s"), ("Num", "n"), ("NameConstant", "value")):
-        c = getattr(ast, cls, None)
-        if c is not None and isinstance(node, c):
+    for cls, attr in LEGACY_LITERALS:
+        if isinstance(node, cls):
             return getattr(node, attr)
     return None
 
@@ -457,7 +462,7 @@ class Analyzer(object):
         else:
             return False
         low = name.lower()
-        serverish = "server" in low or "serve" in low
+        serverish = "server" in low or low.startswith("serve")
         if name == "bind" or serverish:
             first = call.args[0] if call.args else None
             if isinstance(first, ast.Tuple) and len(first.elts) >= 2 and self.port(first.elts[1]):
@@ -516,10 +521,11 @@ def is_write_mode(node):
     return isinstance(m, str) and any(c in m for c in "wax+")
 
 
-def thread_findings(mod, func_nodes, scope):
-    """Threads started and not joined in one function (scope by scope)."""
+def thread_findings(mod, bodies, scope):
+    """Threads started and not joined, body by body (each the statements of
+    one function, or of the module)."""
     found = []
-    for body in func_nodes:
+    for body in bodies:
         nodes = list(walk_scope(body))
         ctor = lambda n: isinstance(n, ast.Call) and mod.qual(n.func, scope.aliases) in THREADS
         threads, colls, loopvars, member = set(), set(), {}, {}
@@ -671,8 +677,8 @@ def build_units(mod):
             u.fixture_name, u.autouse = fx_name, autouse
         scope = Scope(mod, func)
         a = Analyzer(mod, scope)
-        a.check(ast.walk(func) if False else (n for s in func.body for n in ast.walk(s)))
-        found = a.found + thread_findings(mod, [s for s in functions_in(func)], scope)
+        a.check(n for s in func.body for n in ast.walk(s))
+        found = a.found + thread_findings(mod, [f.body for f in functions_in(func)], scope)
         u.findings = sorted(set(found))
         for n in (n for s in func.body for n in ast.walk(s)):
             if isinstance(n, ast.Call):
@@ -719,8 +725,7 @@ def build_units(mod):
 def module_threads(mod, body, scope):
     stmts = [s for s in body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
              and not (isinstance(s, ast.If) and is_main_guard(s.test))]
-    fake = ast.Module(body=stmts, type_ignores=[])
-    return thread_findings(mod, [fake], scope)
+    return thread_findings(mod, [stmts], scope)
 
 
 def reach(mod, unit, seen=None):

@@ -216,8 +216,8 @@ def _longrepr(rep, config=None):
         if reason.startswith("Skipped: "):
             reason = reason[len("Skipped: ") :]
         if lineno is None:
-            return "%s: %s" % (path, reason)
-        return "%s:%d: %s" % (path, lineno, reason)
+            return _cut("%s: %s" % (path, reason))
+        return _cut("%s:%d: %s" % (path, lineno, reason))
     if rep.longrepr is None:
         return ""
     return _cut(_render(rep))
@@ -283,8 +283,65 @@ def _cmdline(pid):
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             raw = f.read()
     except OSError:
-        return "?"
-    return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()[:200] or "?"
+        raw = b""
+    if not raw:
+        # Between fork and exec the command line is empty for a moment.
+        time.sleep(0.005)
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                raw = f.read()
+        except OSError:
+            raw = b""
+    text = raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()[:200]
+    if not text:
+        # A zombie, or a process between fork and exec: its name at least.
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                text = f.read().strip()
+        except OSError:
+            text = "?"
+    return text or "?"
+
+
+class SpawnFlag:
+    """Notes whether the worker started a process, by wrapping the few
+    functions every way of starting one goes through. When a test started
+    one, the controller looks at once for orphans it may have left (a
+    shell's background job is reparented to herd, out of the worker's
+    sight)."""
+
+    def __init__(self):
+        self.spawned = False
+        try:
+            import _posixsubprocess
+
+            _posixsubprocess.fork_exec = self._wrap(_posixsubprocess.fork_exec)
+        except Exception:
+            pass
+        # subprocess binds fork_exec at import time (Python >= 3.11).
+        import subprocess
+
+        if getattr(subprocess, "_fork_exec", None) is not None:
+            subprocess._fork_exec = self._wrap(subprocess._fork_exec)
+        for name in ("posix_spawn", "posix_spawnp", "fork", "forkpty", "system", "execv", "execve"):
+            fn = getattr(os, name, None)
+            if fn is not None:
+                setattr(os, name, self._wrap(fn))
+
+    def _wrap(self, fn):
+        flag = self
+
+        def wrapper(*args, **kwargs):
+            flag.spawned = True
+            return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        return wrapper
+
+    def take(self):
+        spawned, self.spawned = self.spawned, False
+        return spawned
 
 
 class LeakTracker:
@@ -334,17 +391,18 @@ class LeakTracker:
             elif kind == "thread" and key.is_alive():
                 leaks.append({"kind": kind, "what": desc, "scope": node.nodeid})
         self.pending = keep
-        # Things set up beside a wider-scoped fixture wait for its teardown.
-        grew = owner is not None
+        # Things started during setup beside a wider-scoped fixture wait for
+        # its teardown; things the call or teardown started are the test's.
+        setup_procs, setup_threads = self._setup_snap or (set(), set())
         for pid in sorted(new_procs):
             desc = _cmdline(pid)
-            if grew:
+            if owner is not None and pid in setup_procs:
                 self.pending.append((owner, "process", pid, desc))
             else:
                 leaks.append({"kind": "process", "pid": pid, "what": desc})
         for t in new_threads:
             desc = "thread %r" % t.name
-            if grew:
+            if owner is not None and t in setup_threads:
                 self.pending.append((owner, "thread", t, desc))
             else:
                 leaks.append({"kind": "thread", "what": desc})
@@ -355,7 +413,13 @@ class LeakTracker:
 
     def begin(self, session):
         self._counts_before = _finalizer_counts(session)
+        self._setup_snap = None
         return self.snapshot()
+
+    def setup_done(self):
+        """Remember what runs once setup is over: what appears later belongs
+        to the test, whatever fixtures its setup created."""
+        self._setup_snap = self.snapshot()
 
 
 def _finalizer_counts(session):
@@ -388,6 +452,21 @@ def _kill_tree(pid):
         time.sleep(0.005)
 
 
+class _Gateway:
+    def __init__(self, workerid):
+        self.id = workerid
+
+
+class _Node:
+    """What pytest_configure_node hooks get: the parts of xdist's
+    WorkerController they use (workerinput, gateway.id, config)."""
+
+    def __init__(self, config, workerid, workerinput):
+        self.config = config
+        self.gateway = _Gateway(workerid)
+        self.workerinput = workerinput
+
+
 class WorkerPlugin:
     """pytest plugin that turns a pytest session into a herd worker."""
 
@@ -398,6 +477,7 @@ class WorkerPlugin:
         self.collect_skips = []
         self.deselected = 0
         self.current = None
+        self.leaks = None
 
     # -- configuration -------------------------------------------------
 
@@ -418,15 +498,24 @@ class WorkerPlugin:
     def pytest_cmdline_main(self, config):
         self._neutralise_xdist(config)
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config):
         self.config = config
         self._neutralise_xdist(config)
+        workerid = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
         workerinput = {
-            "workerid": os.environ.get("PYTEST_XDIST_WORKER", "gw0"),
+            "workerid": workerid,
             "workercount": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
             "testrunuid": os.environ.get("PYTEST_XDIST_TESTRUNUID", ""),
             "mainargv": list(sys.argv),
         }
+        # xdist's controller calls pytest_configure_node(node) once per
+        # worker before the worker starts, and the worker finds what the hook
+        # put in node.workerinput in config.workerinput. herd has no Python
+        # controller: each worker calls the hook for itself, first thing.
+        hook = getattr(config.hook, "pytest_configure_node", None)
+        if hook is not None:
+            hook(node=_Node(config, workerid, workerinput))
         # pytest and its plugins check for workerinput to know they run in a
         # worker: the cache and junitxml plugins then leave writing to herd.
         config.workerinput = workerinput
@@ -493,7 +582,7 @@ class WorkerPlugin:
             )
         elif report.skipped:
             self.collect_skips.append(
-                {"path": report.nodeid or str(report.fspath), "message": _longrepr(report, self.config)}
+                {"path": report.nodeid or str(report.fspath), "message": _cut(_longrepr(report, self.config), MAX_LINE)}
             )
 
     def pytest_deselected(self, items):
@@ -555,7 +644,8 @@ class WorkerPlugin:
         )
         queue = []
         state = {"shutdown": False, "nomore": False}
-        leaks = LeakTracker()
+        leaks = self.leaks = LeakTracker()
+        spawns = SpawnFlag()
 
         def handle(cmd):
             kind = cmd.get("t")
@@ -617,6 +707,7 @@ class WorkerPlugin:
             nextitem = items.get(queue[0]) if queue else None
             self.current = nodeid
             self.ch.send({"t": "start", "id": nodeid})
+            spawns.take()
             before = leaks.begin(session)
             start = time.perf_counter()
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
@@ -625,12 +716,16 @@ class WorkerPlugin:
             found = leaks.check(session, before)
             if found:
                 done["leaks"] = found
+            if spawns.take():
+                done["spawned"] = True
             self.ch.send(done)
             self.current = None
         return True
 
     def pytest_runtest_logreport(self, report):
         config = self.config
+        if report.when == "setup" and self.leaks is not None:
+            self.leaks.setup_done()
         res = config.hook.pytest_report_teststatus(report=report, config=config)
         category = res[0] if res else report.outcome
         msg = {

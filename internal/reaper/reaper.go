@@ -106,3 +106,81 @@ func children(ppid int) []int {
 	}
 	return out
 }
+
+// Proc is a child process of herd's.
+type Proc struct {
+	PID, PGID int
+	// Cmd is its command line, or its name when that is empty.
+	Cmd string
+}
+
+// Children lists the living children of this process except those in keep,
+// with their process groups. Orphans reparented to herd appear here.
+func Children(keep map[int]bool) []Proc {
+	var out []Proc
+	for _, pid := range taskChildren(os.Getpid()) {
+		if keep[pid] {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		k := strings.LastIndexByte(s, ')')
+		if k < 0 {
+			continue
+		}
+		f := strings.Fields(s[k+1:])
+		// Fields after the name: state, ppid, pgrp, ...
+		if len(f) < 3 || f[0] == "Z" {
+			continue
+		}
+		pgid, _ := strconv.Atoi(f[2])
+		out = append(out, Proc{PID: pid, PGID: pgid, Cmd: cmdline(pid)})
+	}
+	return out
+}
+
+// taskChildren reads /proc/PID/task/*/children: cheaper than scanning /proc.
+func taskChildren(pid int) []int {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return children(pid)
+	}
+	var out []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/children")
+		if err != nil {
+			return children(pid)
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// execSettle is how long to wait for a process caught in the middle of exec,
+// when its command line reads empty for a moment.
+const execSettle = 5 * time.Millisecond
+
+func cmdline(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if len(b) == 0 {
+		time.Sleep(execSettle)
+		b, _ = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	}
+	s := strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+	if s == "" {
+		c, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		s = strings.TrimSpace(string(c))
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/herd-run/herd/internal/protocol"
@@ -76,6 +77,11 @@ type Config struct {
 	// LastFailed returns pytest's last-failed set from its cache directory,
 	// for --ff.
 	LastFailed func(cacheDir string) map[string]bool
+	// Orphans lists processes that were reparented to herd (it is a child
+	// subreaper), leaving out the pids in keep (the workers). A test that
+	// backgrounds a process through a shell leaves such an orphan. nil
+	// means no such check.
+	Orphans func(keep map[int]bool) []Orphan
 	// Retries is --retries: a test that fails (crashes and timeouts
 	// included) runs again up to this many times; one that then passes is
 	// flaky.
@@ -94,6 +100,17 @@ type Config struct {
 	// workers report (pytest version, header lines).
 	Info result.Info
 }
+
+// Orphan is a process reparented to herd. PGID tells which worker's process
+// group it came from: a worker leads its group, so PGID is that worker's pid.
+type Orphan struct {
+	PID, PGID int
+	Cmd       string
+}
+
+// orphanScanEvery spaces the scans for orphans: a scan reads a few /proc
+// files, cheap once but not per test of a 100,000-test run.
+const orphanScanEvery = 100 * time.Millisecond
 
 // StartupError means pytest itself refused to start: a usage error in its
 // arguments, an unreadable ini file, a broken conftest. Code is pytest's exit
@@ -123,6 +140,9 @@ type testState struct {
 	slot    int
 	reports []protocol.Report
 	started time.Time
+	// lost is set when a message of the worker was unreadable while the
+	// test ran (a line over protocol.MaxLine).
+	lost string
 }
 
 type slotState struct {
@@ -147,6 +167,13 @@ type slotState struct {
 	killed    bool
 	exitInfo  string
 	startedAt time.Time
+	// proc is this process's entry in the dispatcher's pids.
+	proc *procInfo
+	// startupDeaths counts this slot's processes in a row that died before
+	// collecting; at maxStartupDeaths the slot is blocked (not replaced
+	// again) with the reason in blocked.
+	startupDeaths int
+	blocked       string
 	// lastMsg is when the worker last sent anything.
 	lastMsg time.Time
 	// isolated is set once this process got an isolated test: it runs
@@ -175,16 +202,19 @@ type dispatcher struct {
 	pols     []schedule.Policy
 	haveColl bool
 
-	iniTimeout     float64
-	failures       int
-	stopping       bool // no more scheduling (maxfail, interrupt)
-	interrupted    int
-	interruptAt    time.Time
-	startupDeaths  int
+	iniTimeout  float64
+	failures    int
+	stopping    bool // no more scheduling (maxfail, interrupt)
+	interrupted int
+	interruptAt time.Time
+	// respawnBlocked says why the last slot stopped being replaced.
 	respawnBlocked string
-	// deathsBlocked says respawnBlocked comes from startup deaths in a row,
-	// which a collection ends.
-	deathsBlocked bool
+	// lastStartupExit is how the last worker that ended before collecting
+	// ended; when no worker ever collects, the run ends with it.
+	lastStartupExit *StartupError
+	// startupStreak counts workers in a row, over all slots, that died
+	// before collecting; any collection resets it.
+	startupStreak int
 	startupErr    *StartupError
 	// fatal is a configuration error found once the rootdir was known.
 	fatal         error
@@ -194,6 +224,11 @@ type dispatcher struct {
 	diagQueue []int
 	// failedFirst is pytest's --ff: last run's failures go first.
 	failedFirst bool
+	// pids maps every worker pid seen to its slot and the test it ran
+	// last, to attribute orphans; orphansSeen are the orphans reported.
+	pids        map[int]*procInfo
+	orphansSeen map[int]bool
+	lastScan    time.Time
 	// count is how many tests are in each status, kept by setStatus so no
 	// per-event check walks every test.
 	count [4]int
@@ -219,12 +254,14 @@ func Execute(ctx context.Context, cfg Config) (*result.Run, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d := &dispatcher{
-		cfg:    cfg,
-		ctx:    ctx,
-		now:    cfg.Now,
-		events: make(chan worker.Event, 256),
-		run:    &result.Run{Info: cfg.Info},
-		byID:   make(map[string]int),
+		cfg:         cfg,
+		ctx:         ctx,
+		now:         cfg.Now,
+		events:      make(chan worker.Event, 256),
+		run:         &result.Run{Info: cfg.Info},
+		byID:        make(map[string]int),
+		pids:        make(map[int]*procInfo),
+		orphansSeen: make(map[int]bool),
 	}
 	d.start = d.now()
 	d.run.Info.Workers = cfg.Workers
@@ -273,6 +310,9 @@ func (d *dispatcher) loop() (*result.Run, error) {
 		return nil, d.fatal
 	}
 	if !d.haveColl {
+		if d.lastStartupExit != nil && d.interrupted == 0 {
+			return nil, d.lastStartupExit
+		}
 		if d.firstStartErr != nil {
 			return nil, d.firstStartErr
 		}
@@ -283,6 +323,7 @@ func (d *dispatcher) loop() (*result.Run, error) {
 			return nil, errors.New("no worker finished collecting: " + d.respawnBlocked)
 		}
 	}
+	d.scanOrphans(true)
 	d.run.Duration = d.since()
 	d.emit(result.Event{Kind: result.RunFinished, Run: d.run})
 	return d.run, nil
@@ -363,11 +404,14 @@ func (d *dispatcher) spawn(s *slotState) {
 		if d.firstStartErr == nil {
 			d.firstStartErr = err
 		}
-		d.respawnBlocked, d.deathsBlocked = err.Error(), false
+		d.respawnBlocked = err.Error()
+		s.blocked = err.Error()
 		return
 	}
 	s.h = h
 	s.alive = true
+	s.proc = &procInfo{slot: s.idx, current: -1, last: -1}
+	d.pids[h.PID()] = s.proc
 	d.emit(result.Event{Kind: result.WorkerStarted, Worker: s.name, Process: s.gen, PID: h.PID()})
 }
 
@@ -385,6 +429,11 @@ func (d *dispatcher) handle(ev worker.Event) {
 	case ev.ProtoErr != nil:
 		if errors.Is(ev.ProtoErr, protocol.ErrHandshake) {
 			s.exitInfo = ev.ProtoErr.Error()
+		}
+		if s.current >= 0 {
+			// A report about the running test may be what was lost: its
+			// outcome cannot be trusted.
+			d.tests[s.current].lost = ev.ProtoErr.Error()
 		}
 	case ev.Msg != nil:
 		s.lastMsg = d.now()
@@ -433,7 +482,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			}
 		}
 	case protocol.TypeDone:
-		d.onDone(s, m.ID, m.Leaks)
+		d.onDone(s, m.ID, m.Leaks, m.Spawned)
 	case protocol.TypeDropped:
 		for _, id := range m.IDs {
 			i, ok := d.byID[id]
@@ -460,12 +509,10 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 
 func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 	s.collected = true
-	d.startupDeaths = 0
-	if d.deathsBlocked {
-		// A worker collected: the deaths were not one cause that kills
-		// every worker, so dead workers are replaced again.
-		d.deathsBlocked, d.respawnBlocked = false, ""
-	}
+	s.startupDeaths = 0
+	d.startupStreak = 0
+	// This slot works: whatever blocked it (the deaths of others) is over.
+	s.blocked = ""
 	if !d.haveColl {
 		d.haveColl = true
 		d.run.Deselected = m.Deselected
@@ -637,7 +684,15 @@ func (d *dispatcher) offer(s *slotState) bool {
 	if s.known != nil {
 		accept = func(i int) bool { return s.known[d.tests[i].info.ID] }
 	}
-	fresh := len(s.ran) == 0 && s.current < 0 && len(s.queue) == 0
+	// At most half the workers (at least one) run isolated tests at once,
+	// so the others go on with normal work while replacements start.
+	isolatedNow := 0
+	for _, o := range d.slots {
+		if o.alive && o.isolated {
+			isolatedNow++
+		}
+	}
+	fresh := len(s.ran) == 0 && s.current < 0 && len(s.queue) == 0 && isolatedNow < max(1, d.cfg.Workers/2)
 	quiet := d.count[assigned]+d.count[running] == 0
 	b := d.plan.Next(s.idx, accept, fresh, quiet)
 	if b.Recycle {
@@ -766,8 +821,9 @@ func (d *dispatcher) onStart(s *slotState, id string) {
 	d.setStatus(t, running)
 	t.slot = s.idx
 	t.started = d.now()
-	t.reports = nil
+	t.reports, t.lost = nil, ""
 	s.current = i
+	s.proc.current = i
 	t.res.Start = d.since()
 	t.res.Worker = s.name
 	t.res.Process = s.gen
@@ -802,7 +858,7 @@ func (d *dispatcher) removeQueued(s *slotState, i int) {
 	}
 }
 
-func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak) {
+func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak, spawned bool) {
 	i, ok := d.byID[id]
 	if !ok {
 		return
@@ -823,9 +879,75 @@ func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak) {
 	s.deadline = time.Time{}
 	s.ran = append(s.ran, id)
 	finalize(t.res, t.reports)
+	if t.lost != "" {
+		t.res.Outcome = result.Error
+		t.res.Message = "herd could not read a message of the worker about this test: " + t.lost
+		t.res.Longrepr = t.res.Message
+	}
 	t.res.Stop = d.since()
+	s.proc.last, s.proc.current = i, -1
+	// A test that started a program may have left an orphan (a shell's
+	// background job): scan now, so it is charged to this test.
+	d.scanOrphans(spawned)
 	d.recordLeaks(t.res, leaks)
 	d.finish(i)
+}
+
+type procInfo struct {
+	slot int
+	// current is the test the process runs now, or -1; last is the test
+	// it ran last, -1 before its first.
+	current, last int
+}
+
+// scanOrphans finds processes reparented to herd, kills them, and reports
+// each as a leak of the test its worker ran last. Unless force, it scans at
+// most every orphanScanEvery.
+func (d *dispatcher) scanOrphans(force bool) {
+	if d.cfg.Orphans == nil {
+		return
+	}
+	now := d.now()
+	if !force && now.Sub(d.lastScan) < orphanScanEvery {
+		return
+	}
+	d.lastScan = now
+	keep := make(map[int]bool, len(d.pids))
+	for pid := range d.pids {
+		keep[pid] = true
+	}
+	for _, o := range d.cfg.Orphans(keep) {
+		if d.orphansSeen[o.PID] {
+			continue
+		}
+		d.orphansSeen[o.PID] = true
+		syscall.Kill(o.PID, syscall.SIGKILL)
+		leak := []protocol.Leak{{Kind: "process", PID: o.PID, What: o.Cmd}}
+		p := d.pids[o.PGID]
+		if p != nil && p.current >= 0 {
+			// Its worker is still running the test that left it (the
+			// scan came first): the test's result will carry it.
+			t := d.tests[p.current]
+			desc := fmt.Sprintf("process %d (%s), killed by herd", o.PID, o.Cmd)
+			t.res.Leaks = append(t.res.Leaks, desc)
+			d.run.Warnings = append(d.run.Warnings, result.Warning{NodeID: t.res.NodeID, Message: "herd: leaked " + desc})
+			continue
+		}
+		if p != nil && p.last >= 0 {
+			t := d.tests[p.last]
+			if t.status == done {
+				// Its outcome was reported already: a warning only.
+				desc := fmt.Sprintf("process %d (%s), killed by herd", o.PID, o.Cmd)
+				t.res.Leaks = append(t.res.Leaks, desc)
+				d.run.Warnings = append(d.run.Warnings, result.Warning{NodeID: t.res.NodeID, Message: "herd: leaked " + desc})
+			} else {
+				d.recordLeaks(t.res, leak)
+			}
+			continue
+		}
+		desc := fmt.Sprintf("process %d (%s), killed by herd; no test can be named", o.PID, o.Cmd)
+		d.run.Warnings = append(d.run.Warnings, result.Warning{Message: "herd: leaked " + desc})
+	}
 }
 
 // recordLeaks attaches what a test left running to its result: a warning, or
@@ -1025,13 +1147,26 @@ func (d *dispatcher) checkDeadlines() {
 
 func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	s.alive = false
+	if p := s.proc; p != nil && p.current >= 0 {
+		p.last, p.current = p.current, -1
+	}
+	if d.fatal != nil || d.startupErr != nil {
+		// The run ends before any test; herd killed this worker itself.
+		return
+	}
 	how := describeExit(ex)
 	if !s.collected && !d.haveColl && ex.Signal == "" && ex.Err == nil && ex.KillStage == "" && d.interrupted == 0 {
-		// pytest refused to start (usage error, bad ini, conftest error):
-		// there is nothing to run, and every worker would say the same.
-		d.startupErr = &StartupError{Code: ex.Code, Output: ex.StderrTail}
-		d.stopWorkers()
-		return
+		// pytest ended before collecting: a usage error, a bad ini or
+		// conftest, or something that hit this worker only. If no worker
+		// ever collects, this is what the run says.
+		d.lastStartupExit = &StartupError{Code: ex.Code, Output: ex.StderrTail}
+		if ex.Code == 4 {
+			// A usage error (bad option, ini or conftest): every worker
+			// says the same, so the run ends with it now.
+			d.startupErr = d.lastStartupExit
+			d.stopWorkers()
+			return
+		}
 	}
 	if s.diag >= 0 {
 		i := s.diag
@@ -1090,17 +1225,28 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		}
 	}
 	if !s.collected {
-		d.startupDeaths++
-		if d.startupDeaths >= maxStartupDeaths {
-			last := how
-			if s.exitInfo != "" {
-				last = s.exitInfo + "; " + how
+		s.startupDeaths++
+		d.startupStreak++
+		last := how
+		if s.exitInfo != "" {
+			last = s.exitInfo + "; " + how
+		}
+		if !d.haveColl && d.startupStreak >= maxStartupDeaths {
+			// No worker ever collected and deaths repeat: one cause kills
+			// every worker, so none is replaced any more.
+			for _, o := range d.slots {
+				o.blocked = fmt.Sprintf("%d workers in a row died before collecting (last: %s)", d.startupStreak, last)
 			}
-			d.respawnBlocked = fmt.Sprintf("%d workers in a row died before collecting (last: %s)", d.startupDeaths, last)
-			d.deathsBlocked = true
+			d.respawnBlocked = s.blocked
+		}
+		if s.startupDeaths >= maxStartupDeaths {
+			// Deaths in a row for one cause: this slot is not replaced
+			// again; the other workers go on.
+			s.blocked = fmt.Sprintf("%d workers in a row died before collecting (last: %s)", s.startupDeaths, last)
+			d.respawnBlocked = s.blocked
 		}
 	}
-	if d.shouldRespawn() {
+	if s.blocked == "" && d.shouldRespawn() {
 		// When the replacement cannot start, the slot stays dead and what
 		// follows gives its tests to other workers or marks them not run.
 		d.spawn(s)
@@ -1141,7 +1287,7 @@ func (d *dispatcher) anyAlive() bool {
 // shouldRespawn reports whether a dead worker's slot gets a new process: only
 // while there is work it could do and deaths are not repeating for one cause.
 func (d *dispatcher) shouldRespawn() bool {
-	if d.stopping || d.interrupted > 0 || d.respawnBlocked != "" || d.startupErr != nil {
+	if d.stopping || d.interrupted > 0 || d.startupErr != nil {
 		return false
 	}
 	if !d.haveColl {

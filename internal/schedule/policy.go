@@ -216,20 +216,27 @@ func (p *Plan) Finished(slot, i int) {
 // Requeue puts tests handed to slot back, unstarted, each into the queue of
 // its policy, ahead of the rest.
 func (p *Plan) Requeue(slot int, ix []int, pols []Policy) {
-	var normal []int
+	var normal, exclusive, isolated []int
+	groups := map[*group][]int{}
 	for _, i := range ix {
 		p.Finished(slot, i)
 		switch pols[i].Kind {
 		case Exclusive:
-			p.exclusive = append([]int{i}, p.exclusive...)
+			exclusive = append(exclusive, i)
 		case Isolated:
-			p.isolated = append([]int{i}, p.isolated...)
+			isolated = append(isolated, i)
 		case Group:
 			g := p.groupOf[i]
-			g.queue = append([]int{i}, g.queue...)
+			groups[g] = append(groups[g], i)
 		default:
 			normal = append(normal, i)
 		}
+	}
+	// Each kind goes back ahead of its queue, in the order given.
+	p.exclusive = append(exclusive, p.exclusive...)
+	p.isolated = append(isolated, p.isolated...)
+	for g, back := range groups {
+		g.queue = append(back, g.queue...)
 	}
 	if len(normal) == 0 {
 		return

@@ -233,7 +233,7 @@ func (s *Scheduler) take(slot int) *unit {
 		s.active[slot] = u
 		return u
 	}
-	half := len(victim.tests) / 2
+	half := s.splitPoint(victim.tests)
 	u := &unit{tests: append([]int(nil), victim.tests[half:]...)}
 	u.cost = s.sum(u.tests)
 	victim.tests = victim.tests[:half]
@@ -287,4 +287,31 @@ func (s *Scheduler) Drain() []int {
 	s.leftCost = 0
 	sort.Ints(out)
 	return out
+}
+
+// splitPoint returns where to cut ix in two for stealing: the class (or
+// module) boundary nearest the middle, so a class fixture is not set up on
+// two workers, or the middle itself when ix is one class.
+func (s *Scheduler) splitPoint(ix []int) int {
+	mid := len(ix) / 2
+	boundary := func(k int) bool {
+		return k > 0 && k < len(ix) && parent(s.tests[ix[k-1]].ID) != parent(s.tests[ix[k]].ID)
+	}
+	for d := 0; d < len(ix); d++ {
+		if boundary(mid + d) {
+			return mid + d
+		}
+		if boundary(mid - d) {
+			return mid - d
+		}
+	}
+	return mid
+}
+
+// parent returns the node that holds a test: its class, or its module.
+func parent(id string) string {
+	if i := strings.LastIndex(id, "::"); i >= 0 {
+		return id[:i]
+	}
+	return id
 }

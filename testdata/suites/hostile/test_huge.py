@@ -2,6 +2,8 @@
 report and its JSON report must stay small, and no failure may be lost."""
 import os
 
+import pytest
+
 MB = 1 << 20
 
 
@@ -21,6 +23,11 @@ def test_huge_message_fails():
 def test_huge_unicode_message_fails():
     # 12 M non-ASCII characters: as JSON with \u escapes, over 64 MB.
     raise AssertionError("\u00e9" * (12 * MB))
+
+
+def test_huge_skip_reason():
+    # The reason of a skip is a message too.
+    pytest.skip("\u00e9" * (12 * MB))
 
 
 def test_small_after_huge():

@@ -1,5 +1,6 @@
-"""Children that outlive their test: a fork that inherits every fd, and
-processes in a new session, out of the worker's process group."""
+"""Children that outlive their test: a fork that inherits every fd, a fork
+that goes on running pytest, and processes in a new session, out of the
+worker's process group."""
 import os
 import subprocess
 import time
@@ -29,3 +30,10 @@ def test_escape_new_session_child():
 
 def test_plain_child_waited():
     assert subprocess.run(["true"]).returncode == 0
+
+
+def test_escape_fork_without_exit():
+    # The child forgets to exit: it returns from the test and goes on running
+    # the session, on the worker's pipes, until herd's leak check kills it.
+    if os.fork() != 0:
+        time.sleep(0.5)

@@ -1,4 +1,4 @@
-"""Two leaky tests among clean ones. The first leaky test is also the first
+"""Leaky tests among clean ones. The first leaky test is also the first
 test of the module: what it leaves running is its own, not the module's."""
 import subprocess
 import threading
@@ -11,6 +11,12 @@ def test_leaks_subprocess():
 
 def test_clean_between():
     assert subprocess.run(["true"]).returncode == 0
+
+
+def test_leaks_daemonized():
+    # The shell puts sleep in the background and exits: the sleeper is an
+    # orphan, no longer a descendant of the worker, and still the test's.
+    subprocess.run("sleep 118 &", shell=True, check=True)
 
 
 def test_leaks_thread():

@@ -1,0 +1,206 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/herd-run/herd/internal/result"
+)
+
+// EventsVersion is the version of the event stream's format: the "v" of
+// every line. It changes only when a key changes meaning or goes away; new
+// keys and new event kinds may appear in the same version.
+const EventsVersion = 1
+
+// EventWriter is a result.Sink that writes each event as it happens, one
+// JSON object per line (NDJSON). Every line has "v", "event" and "time"
+// (seconds since the run started) and then the keys of its kind; see the
+// README's "Event stream" section.
+type EventWriter struct {
+	w   io.Writer
+	err error
+}
+
+// NewEventWriter returns an EventWriter that writes to w. Each event is one
+// Write call of one whole line.
+func NewEventWriter(w io.Writer) *EventWriter {
+	return &EventWriter{w: w}
+}
+
+// Err returns the first error writing to the stream; after it, the writer
+// drops events.
+func (e *EventWriter) Err() error { return e.err }
+
+// eventHead is the part every line has, in this key order.
+type eventHead struct {
+	V     int              `json:"v"`
+	Event result.EventKind `json:"event"`
+	Time  float64          `json:"time"`
+}
+
+type runStartedEvent struct {
+	eventHead
+	HerdVersion string `json:"herd_version"`
+	Python      string `json:"python"`
+	PythonPath  string `json:"python_path"`
+	Pytest      string `json:"pytest"`
+	Rootdir     string `json:"rootdir"`
+	Workers     int    `json:"workers"`
+}
+
+type collectedEvent struct {
+	eventHead
+	Collected        int                      `json:"collected"`
+	Deselected       int                      `json:"deselected"`
+	CollectionErrors []result.CollectionError `json:"collection_errors"`
+}
+
+type workerStartedEvent struct {
+	eventHead
+	Worker  string `json:"worker"`
+	Process int    `json:"process"`
+	PID     int    `json:"pid"`
+}
+
+type workerDiedEvent struct {
+	eventHead
+	Worker  string `json:"worker"`
+	Process int    `json:"process"`
+	Message string `json:"message"`
+}
+
+type testStartedEvent struct {
+	eventHead
+	Worker string `json:"worker"`
+	NodeID string `json:"nodeid"`
+}
+
+type testFinishedEvent struct {
+	eventHead
+	Worker   string         `json:"worker"`
+	Process  int            `json:"process"`
+	NodeID   string         `json:"nodeid"`
+	Outcome  result.Outcome `json:"outcome"`
+	Duration float64        `json:"duration"`
+	Message  string         `json:"message"`
+	Crash    *eventCrash    `json:"crash"`
+	Attempts int            `json:"attempts"`
+}
+
+// eventCrash is how a worker ended, for a crashed or timed-out test. It has
+// its own type, so the stream's format does not follow the JSON report's.
+type eventCrash struct {
+	Signal     string   `json:"signal"`
+	ExitCode   *int     `json:"exit_code"`
+	Phase      string   `json:"phase"`
+	KillStage  string   `json:"kill_stage"`
+	StderrTail string   `json:"stderr_tail"`
+	PriorTests []string `json:"prior_tests"`
+}
+
+type runFinishedEvent struct {
+	eventHead
+	Summary    map[result.Outcome]int `json:"summary"`
+	Duration   float64                `json:"duration"`
+	ExitStatus string                 `json:"exit_status"`
+}
+
+// Handle writes ev as one line. Events of unknown kinds are written with
+// the common keys only.
+func (e *EventWriter) Handle(ev result.Event) {
+	if e.err != nil {
+		return
+	}
+	head := eventHead{V: EventsVersion, Event: ev.Kind, Time: seconds(ev.Time)}
+	var line any = head
+	switch ev.Kind {
+	case result.RunStarted:
+		var info result.Info
+		if ev.Info != nil {
+			info = *ev.Info
+		}
+		line = runStartedEvent{head, info.Version, info.Python, info.PythonPath, info.Pytest, info.Rootdir, info.Workers}
+	case result.Collected:
+		c := collectedEvent{eventHead: head, CollectionErrors: []result.CollectionError{}}
+		if r := ev.Run; r != nil {
+			c.Collected = r.Collected
+			c.Deselected = r.Deselected
+			c.CollectionErrors = append(c.CollectionErrors, r.CollectionErrors...)
+		}
+		line = c
+	case result.WorkerStarted:
+		line = workerStartedEvent{head, ev.Worker, ev.Process, ev.PID}
+	case result.WorkerDied:
+		line = workerDiedEvent{head, ev.Worker, ev.Process, ev.Message}
+	case result.TestStarted:
+		line = testStartedEvent{head, ev.Worker, ev.NodeID}
+	case result.TestFinished:
+		f := testFinishedEvent{eventHead: head, Worker: ev.Worker, NodeID: ev.NodeID}
+		if t := ev.Test; t != nil {
+			if t.Worker != "" {
+				f.Worker = t.Worker
+			}
+			f.NodeID = t.NodeID
+			f.Process = t.Process
+			f.Outcome = t.Outcome
+			f.Duration = seconds(t.Duration)
+			f.Message = failureMessage(t)
+			f.Attempts = len(t.Attempts)
+			if c := t.Crash; c != nil {
+				f.Crash = &eventCrash{
+					Signal:     c.Signal,
+					ExitCode:   c.ExitCode,
+					Phase:      c.Phase,
+					KillStage:  c.KillStage,
+					StderrTail: c.StderrTail,
+					PriorTests: append([]string{}, c.PriorTests...),
+				}
+			}
+		}
+		line = f
+	case result.RunFinished:
+		f := runFinishedEvent{eventHead: head, Summary: map[result.Outcome]int{}, ExitStatus: "passed"}
+		if r := ev.Run; r != nil {
+			for o, n := range r.Summary() {
+				if n > 0 {
+					f.Summary[o] = n
+				}
+			}
+			f.Duration = seconds(r.Duration)
+			f.ExitStatus = ExitStatus(r)
+		}
+		line = f
+	}
+	b, err := json.Marshal(line)
+	if err != nil {
+		e.err = fmt.Errorf("write event stream: %w", err)
+		return
+	}
+	b = append(b, '\n')
+	if _, err := e.w.Write(b); err != nil {
+		e.err = fmt.Errorf("write event stream: %w", err)
+	}
+}
+
+// ExitStatus names how a finished run ends, as herd's exit code says it:
+// "interrupted" (2), "failed" (1), "no_tests" (5) or "passed" (0).
+func ExitStatus(r *result.Run) string {
+	switch {
+	case r.Interrupted && !r.MaxfailReached:
+		return "interrupted"
+	case r.Failed(), r.Summary()[result.NotRun] > 0, len(r.CollectionErrors) > 0:
+		return "failed"
+	case r.Collected == 0:
+		return "no_tests"
+	}
+	return "passed"
+}
+
+// seconds is d in seconds, rounded to the microsecond so that streams and
+// reports do not carry float noise.
+func seconds(d time.Duration) float64 {
+	return math.Round(d.Seconds()*1e6) / 1e6
+}
