@@ -77,6 +77,11 @@ type Config struct {
 	// LastFailed returns pytest's last-failed set from its cache directory,
 	// for --ff.
 	LastFailed func(cacheDir string) map[string]bool
+	// Select, when set, chooses which collected tests this run runs (one
+	// shard of several): keep[i] says whether tests[i] runs. pols and
+	// durations help it keep groups together and balance the shards. The
+	// others count as deselected.
+	Select func(tests []protocol.TestInfo, pols []schedule.Policy, durations map[string]time.Duration) (keep []bool, err error)
 	// Orphans lists processes that were reparented to herd (it is a child
 	// subreaper), leaving out the pids in keep (the workers). A test that
 	// backgrounds a process through a shell leaves such an orphan. nil
@@ -527,11 +532,48 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 		if d.failedFirst && d.cfg.LastFailed != nil {
 			lastFailed = d.cfg.LastFailed(d.run.Info.CacheDir)
 		}
-		var st []schedule.Test
-		for _, ti := range m.Tests {
-			if _, dup := d.byID[ti.ID]; dup {
-				continue
+		polFn := func(protocol.TestInfo) schedule.Policy { return schedule.Policy{} }
+		if d.cfg.Policies != nil {
+			fn, err := d.cfg.Policies(d.run.Info.Rootdir)
+			if err != nil {
+				d.fatal = err
+				d.stopWorkers()
+				return
 			}
+			polFn = fn
+		}
+		var infos []protocol.TestInfo
+		seen := make(map[string]bool, len(m.Tests))
+		for _, ti := range m.Tests {
+			if !seen[ti.ID] {
+				seen[ti.ID] = true
+				infos = append(infos, ti)
+			}
+		}
+		pols := make([]schedule.Policy, len(infos))
+		for k, ti := range infos {
+			pols[k] = polFn(ti)
+		}
+		if d.cfg.Select != nil {
+			keep, err := d.cfg.Select(infos, pols, known)
+			if err != nil {
+				d.fatal = err
+				d.stopWorkers()
+				return
+			}
+			var ki []protocol.TestInfo
+			var kp []schedule.Policy
+			for k := range infos {
+				if keep[k] {
+					ki = append(ki, infos[k])
+					kp = append(kp, pols[k])
+				}
+			}
+			d.run.Deselected += len(infos) - len(ki)
+			infos, pols = ki, kp
+		}
+		var st []schedule.Test
+		for _, ti := range infos {
 			d.byID[ti.ID] = len(d.tests)
 			res := &result.Test{NodeID: ti.ID, File: ti.File, Line: ti.Line, Markers: ti.Markers}
 			d.tests = append(d.tests, &testState{info: ti, res: res, slot: -1})
@@ -551,20 +593,11 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 			d.count[done]++
 			d.run.Tests = append(d.run.Tests, res)
 		}
-		d.run.Collected = len(m.Tests)
-		d.pols = make([]schedule.Policy, len(st))
-		if d.cfg.Policies != nil {
-			pol, err := d.cfg.Policies(d.run.Info.Rootdir)
-			if err != nil {
-				d.fatal = err
-				d.stopWorkers()
-				return
-			}
-			for k := range st {
-				d.pols[k] = pol(d.tests[k].info)
-				if d.pols[k].Kind != schedule.Normal {
-					d.tests[k].res.Policy = d.pols[k].Kind.String()
-				}
+		d.run.Collected = len(infos)
+		d.pols = pols
+		for k := range st {
+			if pols[k].Kind != schedule.Normal {
+				d.tests[k].res.Policy = pols[k].Kind.String()
 			}
 		}
 		d.plan = schedule.NewPlan(st, d.pols, d.cfg.Workers)
