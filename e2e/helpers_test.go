@@ -44,7 +44,9 @@ var validOutcomes = map[string]bool{
 // jsonReport is herd's --report-json file.
 type jsonReport struct {
 	// Present is false when herd wrote no report file.
-	Present          bool                  `json:"-"`
+	Present bool `json:"-"`
+	// raw is the report file as herd wrote it, for fields not below.
+	raw              []byte
 	Version          json.RawMessage       `json:"version"`
 	Collected        int                   `json:"collected"`
 	Duration         float64               `json:"duration"`
@@ -215,6 +217,7 @@ func runHerdEnv(t *testing.T, dir string, env []string, args ...string) (stdout,
 			t.Fatalf("herd's --report-json is not valid JSON: %v\n%s", err, tail(string(data)))
 		}
 		report.Present = true
+		report.raw = data
 	}
 	return res.Stdout, res.Stderr, res.Code, report
 }
