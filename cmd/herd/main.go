@@ -3,9 +3,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,7 +133,7 @@ func exitCode(r *result.Run) int {
 	switch {
 	case r.Interrupted && !r.MaxfailReached:
 		return exitInterrupted
-	case r.Failed():
+	case r.Failed() || r.CoverageFailed:
 		return exitTestsFailed
 	case r.Summary()[result.NotRun] > 0:
 		// Tests that could not run (their workers kept dying) are not a
@@ -223,7 +225,15 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		// Failures and crashes also become workflow annotations.
 		sink = append(sink, report.NewGitHubAnnotations(stdout))
 	}
+	if coverageOn(cfg) {
+		eraseCoverage(cwd, cfg.PytestArgs)
+	}
 	res, err := run.Execute(ctx, run.Config{
+		Finish: func(r *result.Run) {
+			if len(r.Info.Cov) > 0 {
+				finishCoverage(ctx, py.Path, filepath.Join(dir, pyworker.CovName), cwd, r, stderr)
+			}
+		},
 		Workers:  workers,
 		Starter:  starter,
 		Sink:     sink,
@@ -522,4 +532,94 @@ func (m multiSink) Handle(ev result.Event) {
 	for _, s := range m {
 		s.Handle(ev)
 	}
+}
+
+// coverageOn reports whether pytest-cov's --cov is on the command line and
+// not turned off by --no-cov.
+func coverageOn(cfg *config.Config) bool {
+	on := false
+	for _, a := range cfg.PytestArgs {
+		switch {
+		case a == "--no-cov":
+			return false
+		case a == "--cov" || strings.HasPrefix(a, "--cov="):
+			on = true
+		}
+	}
+	return on
+}
+
+// eraseCoverage removes the coverage data files of earlier runs, as
+// pytest-cov does before a run (unless --cov-append), so the workers' files
+// are combined alone. Workers never erase: a replacement worker would erase
+// the files of those that finished.
+func eraseCoverage(dir string, args []string) {
+	for _, a := range args {
+		if a == "--cov-append" {
+			return
+		}
+	}
+	os.Remove(filepath.Join(dir, ".coverage"))
+	old, _ := filepath.Glob(filepath.Join(dir, ".coverage.*"))
+	for _, f := range old {
+		os.Remove(f)
+	}
+}
+
+// covTimeout bounds combining and reporting coverage: coverage.py combines
+// a few data files per second at worst; ten minutes covers huge suites
+// writing HTML reports.
+const covTimeout = 10 * time.Minute
+
+// finishCoverage combines the workers' coverage data and produces
+// pytest-cov's reports with the suite's interpreter; the terminal text goes
+// into r.Coverage. Worker processes that crashed or were killed lost their
+// data; the report names them.
+func finishCoverage(ctx context.Context, python, script, dir string, r *result.Run, stderr io.Writer) {
+	var lost []string
+	seen := map[string]bool{}
+	note := func(t *result.Test, worker string, process int, c *result.Crash) {
+		if c == nil || worker == "" {
+			return
+		}
+		name := worker
+		if process > 1 {
+			name = fmt.Sprintf("%s #%d", worker, process)
+		}
+		if !seen[name] {
+			seen[name] = true
+			lost = append(lost, fmt.Sprintf("%s (died running %s)", name, t.NodeID))
+		}
+	}
+	for _, t := range r.Tests {
+		for _, a := range t.Attempts {
+			note(t, a.Worker, a.Process, a.Crash)
+		}
+		note(t, t.Worker, t.Process, t.Crash)
+	}
+	arg, err := json.Marshal(map[string]any{"options": json.RawMessage(r.Info.Cov), "lost": lost})
+	if err != nil {
+		fmt.Fprintf(stderr, "herd: coverage: %v\n", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, covTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, script, string(arg))
+	cmd.Dir = dir
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(stderr, "herd: could not combine coverage: %v\n%s", err, errOut.String())
+		return
+	}
+	var res struct {
+		Report string `json:"report"`
+		Failed bool   `json:"failed"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		fmt.Fprintf(stderr, "herd: could not read the coverage report: %v\n", err)
+		return
+	}
+	r.Coverage = strings.TrimRight(res.Report, "\n")
+	r.CoverageFailed = res.Failed
 }

@@ -81,6 +81,9 @@ type Message struct {
 	// Options are the worker's effective pytest options (command line plus
 	// ini addopts) that the controller acts on.
 	Options *Options `json:"options,omitempty"`
+	// Cov holds pytest-cov's options when coverage is on, passed as they are
+	// to the coverage finisher.
+	Cov json.RawMessage `json:"cov,omitempty"`
 
 	// collected
 	Tests      []TestInfo        `json:"tests,omitempty"`

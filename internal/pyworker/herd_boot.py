@@ -50,7 +50,11 @@ def _main():
     herd_worker.install_faulthandler()
     channel.hello()
     plugin = herd_worker.WorkerPlugin(channel)
-    code = pytest.main(sys.argv[1:], plugins=[plugin])
+    # herd reruns failed tests itself (--retries, the flaky marker), so no
+    # try is lost; pytest-rerunfailures would rerun inside the worker, and
+    # as an xdist-style worker it waits for a controller herd does not run.
+    args = ["-p", "no:rerunfailures"] + sys.argv[1:]
+    code = pytest.main(args, plugins=[plugin])
     try:
         code = int(code)
     except (TypeError, ValueError):

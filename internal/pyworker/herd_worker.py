@@ -452,19 +452,30 @@ def _kill_tree(pid):
         time.sleep(0.005)
 
 
+# Plugins whose pytest_configure_node only makes sense in xdist's
+# controller: herd does their job itself (pytest-rerunfailures' reruns).
+_CONTROLLER_ONLY = ("rerunfailures", "pytest_rerunfailures")
+
+
 class _Gateway:
     def __init__(self, workerid):
         self.id = workerid
 
 
+class _NodeManager:
+    roots = []
+
+
 class _Node:
     """What pytest_configure_node hooks get: the parts of xdist's
-    WorkerController they use (workerinput, gateway.id, config)."""
+    WorkerController they use (workerinput, gateway.id, config,
+    nodemanager.roots)."""
 
     def __init__(self, config, workerid, workerinput):
         self.config = config
         self.gateway = _Gateway(workerid)
         self.workerinput = workerinput
+        self.nodemanager = _NodeManager()
 
 
 class WorkerPlugin:
@@ -480,6 +491,22 @@ class WorkerPlugin:
         self.leaks = None
 
     # -- configuration -------------------------------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_load_initial_conftests(self, early_config, parser, args):
+        # pytest-cov decides here how it runs. Under herd it must run as
+        # under xdist: the worker records and saves its own data file, and
+        # herd combines and reports them all at the end. herd erased old
+        # data before the run, so no worker erases anything.
+        ns = early_config.known_args_namespace
+        self.cov_append = None
+        if getattr(ns, "cov_source", None) is not None and not getattr(ns, "no_cov", False):
+            self.cov_append = bool(getattr(ns, "cov_append", False))
+            ns.dist = "load"
+            if not isinstance(getattr(ns, "rsyncdir", None), list):
+                ns.rsyncdir = []
+            ns.cov_append = True
+        yield
 
     @staticmethod
     def _neutralise_xdist(config):
@@ -515,10 +542,17 @@ class WorkerPlugin:
         # controller: each worker calls the hook for itself, first thing.
         hook = getattr(config.hook, "pytest_configure_node", None)
         if hook is not None:
-            hook(node=_Node(config, workerid, workerinput))
+            node = _Node(config, workerid, workerinput)
+            for impl in reversed(hook.get_hookimpls()):
+                if impl.plugin_name in _CONTROLLER_ONLY:
+                    continue
+                impl.function(node=node)
         # pytest and its plugins check for workerinput to know they run in a
         # worker: the cache and junitxml plugins then leave writing to herd.
         config.workerinput = workerinput
+        # Where xdist workers leave results for the controller
+        # (pytest-cov's DistWorker writes here).
+        config.workeroutput = {}
         # herd's policy markers work whether or not the suite registered
         # them (--strict-markers included).
         for line in (
@@ -531,6 +565,21 @@ class WorkerPlugin:
             config.addinivalue_line("markers", line)
 
     @pytest.hookimpl(tryfirst=True)
+    def _cov_options(self, config):
+        """pytest-cov's options, for herd to combine and report coverage."""
+        plugin = config.pluginmanager.get_plugin("_cov")
+        if plugin is None or getattr(plugin, "_disabled", False) or self.cov_append is None:
+            return None
+        o = plugin.options
+        out = {}
+        for name in ("cov_source", "cov_report", "cov_config", "cov_branch", "cov_fail_under"):
+            value = getattr(o, name, None)
+            if isinstance(value, (list, tuple)):
+                value = list(value)
+            out[name] = value
+        out["cov_append"] = self.cov_append
+        return out
+
     def pytest_sessionstart(self, session):
         config = session.config
         _silence_terminal(config)
@@ -543,12 +592,15 @@ class WorkerPlugin:
         # no try is lost; pytest-rerunfailures' reruns inside a worker
         # would hide them.
         self.rerun_note = None
-        plugin = config.pluginmanager.get_plugin("rerunfailures")
-        if plugin is not None:
-            config.pluginmanager.unregister(plugin)
-            self.rerun_note = (
-                "rerunfailures: reruns are done by herd (--retries, @pytest.mark.flaky(reruns=N))"
-            )
+        try:
+            import importlib.util
+
+            if importlib.util.find_spec("pytest_rerunfailures") is not None:
+                self.rerun_note = (
+                    "rerunfailures: reruns are done by herd (--retries, @pytest.mark.flaky(reruns=N))"
+                )
+        except Exception:
+            pass
         self.ch.send(
             {
                 "t": "session",
@@ -558,6 +610,7 @@ class WorkerPlugin:
                 "invocation_dir": str(config.invocation_params.dir),
                 "header": _header_lines(config) + ([self.rerun_note] if self.rerun_note else []),
                 "options": _options(config),
+                "cov": self._cov_options(config),
             }
         )
 

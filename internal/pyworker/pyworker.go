@@ -16,13 +16,20 @@ var bootScript []byte
 //go:embed herd_worker.py
 var pluginSource []byte
 
+//go:embed herd_cov.py
+var covScript []byte
+
+// CovName is the file name of the coverage finisher in the install
+// directory.
+const CovName = "herd_cov.py"
+
 // BootName is the file name of the boot script inside the install directory.
 const BootName = "herd_boot.py"
 
 // Install writes the boot script and the plugin into dir and returns the boot
 // script's path.
 func Install(dir string) (string, error) {
-	files := map[string][]byte{BootName: bootScript, "herd_worker.py": pluginSource}
+	files := map[string][]byte{BootName: bootScript, "herd_worker.py": pluginSource, CovName: covScript}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return "", fmt.Errorf("install worker plugin: %w", err)

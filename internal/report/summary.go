@@ -29,6 +29,10 @@ func (t *Terminal) runFinished(run *result.Run) {
 		t.summaryPasses(run)
 	}
 	t.summaryDurations(run)
+	if run.Coverage != "" {
+		// Where pytest-cov's terminal summary stands, in its framing.
+		t.tw.write("\n" + run.Coverage + "\n")
+	}
 	t.shortTestSummary(run)
 	if line := stopLine(run); line != "" {
 		t.tw.sep("!", line, escRed)

@@ -198,6 +198,8 @@ type Info struct {
 	// Options are the pytest options the workers parsed (command line and
 	// ini addopts) that reports follow.
 	Options Options
+	// Cov is pytest-cov's options as JSON when coverage is on.
+	Cov []byte
 }
 
 // Options are the effective pytest options that shape reports.
@@ -233,6 +235,10 @@ type Run struct {
 	WorkerDeaths int
 	// FlakyFails makes flaky tests fail the run (--flaky-fails).
 	FlakyFails bool
+	// Coverage is pytest-cov's report for the terminal, empty without
+	// --cov; CoverageFailed says --cov-fail-under was not reached.
+	Coverage       string
+	CoverageFailed bool
 }
 
 // Summary counts the tests of each outcome.

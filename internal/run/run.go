@@ -77,6 +77,9 @@ type Config struct {
 	// LastFailed returns pytest's last-failed set from its cache directory,
 	// for --ff.
 	LastFailed func(cacheDir string) map[string]bool
+	// Finish, when set, runs once every worker has ended, before the run's
+	// end is reported (herd combines coverage there).
+	Finish func(*result.Run)
 	// Select, when set, chooses which collected tests this run runs (one
 	// shard of several): keep[i] says whether tests[i] runs. pols and
 	// durations help it keep groups together and balance the shards. The
@@ -329,6 +332,9 @@ func (d *dispatcher) loop() (*result.Run, error) {
 		}
 	}
 	d.scanOrphans(true)
+	if d.cfg.Finish != nil {
+		d.cfg.Finish(d.run)
+	}
 	d.run.Duration = d.since()
 	d.emit(result.Event{Kind: result.RunFinished, Run: d.run})
 	return d.run, nil
@@ -462,6 +468,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			d.run.Info.InvocationDir = m.InvocationDir
 			d.run.Info.HeaderLines = m.HeaderLines
 			d.applyOptions(m.Options)
+			d.run.Info.Cov = m.Cov
 			info := d.run.Info
 			d.emit(result.Event{Kind: result.RunStarted, Info: &info})
 		}
