@@ -210,7 +210,7 @@ func cleanEnv() []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if k == "PYTEST_ADDOPTS" || k == "PYTEST_PLUGINS" || k == "PYTEST_XDIST_AUTO_NUM_WORKERS" ||
-			strings.HasPrefix(k, "HERD_") || k == "BENCH_TRACE" || k == "COLUMNS" || k == "PYTHONDONTWRITEBYTECODE" {
+			strings.HasPrefix(k, "HERD_") || k == "BENCH_TRACE" || k == "COLUMNS" || k == "PYTHONDONTWRITEBYTECODE" || k == "PYTHONUNBUFFERED" {
 			continue
 		}
 		env = append(env, kv)
@@ -278,7 +278,7 @@ func run(o options) error {
 		readFirst("/proc/cpuinfo", "model name"), readFirst("/proc/meminfo", "MemTotal"), output("", "uname", "-r"))
 	r.printf("| go | %s |\n", output("", "go", "version"))
 	r.printf("| python | %s |\n", output("", py, "-c",
-		"import sys, pytest, xdist; print(sys.version.split()[0], '| pytest', pytest.__version__, '| xdist', xdist.__version__)"))
+		"import sys, pytest, xdist; print(sys.version.split()[0] + ', pytest ' + pytest.__version__ + ', xdist ' + xdist.__version__)"))
 	r.printf("| herd | %s; `herd --version`: %s |\n", herdDesc, output("", herdBin, "--version"))
 	r.printf("| load average at start | %s |\n", loadavg())
 	r.printf("| rounds | %d (huge: %d) |\n", o.rounds, o.hugeRounds)

@@ -267,8 +267,8 @@ func (r *report) hugeSummary(rows []hugeRow, xdistOff string) {
 	if xdistOff != "" {
 		r.printf("xdist: %s.\n\n", xdistOff)
 	}
-	r.printf("| tests | tool | wall median (s) | s per 1,000 tests | controller peak RSS (MB) | controller CPU (s) | controller / workers CPU |\n")
-	r.printf("| --- | --- | --- | --- | --- | --- | --- |\n")
+	r.printf("| tests | tool | wall median (s) | wall s per 1,000 tests | CPU s per 1,000 tests | controller peak RSS (MB) | controller CPU (s) | controller CPU s per 1,000 tests | controller / workers CPU | other processes' CPU (s) |\n")
+	r.printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, row := range rows {
 		for _, name := range []string{"plain", "xdist", "herd"} {
 			rs := row.runs[name]
@@ -276,9 +276,12 @@ func (r *report) hugeSummary(rows []hugeRow, xdistOff string) {
 				continue
 			}
 			w := medianOf(rs, wallOf)
-			r.printf("| %d | %s | %.2f | %.3f | %s | %.2f | %s |\n", row.n, name, w, w/float64(row.n)*1000,
+			k := float64(row.n) / 1000
+			cpu := medianOf(rs, func(x *Result) float64 { return x.CPUTotal })
+			ctrl := medianOf(rs, func(x *Result) float64 { return x.CtrlCPU })
+			r.printf("| %d | %s | %.2f | %.3f | %.3f | %s | %.2f | %.3f | %s | %.1f |\n", row.n, name, w, w/k, cpu/k,
 				mb(maxOf(rs, func(x *Result) float64 { return float64(x.CtrlHWM) })),
-				medianOf(rs, func(x *Result) float64 { return x.CtrlCPU }), pct(medianOf(rs, share)))
+				ctrl, ctrl/k, pct(medianOf(rs, share)), medianOf(rs, func(x *Result) float64 { return x.Foreign }))
 		}
 	}
 	first, last := rows[0], rows[len(rows)-1]
@@ -292,6 +295,10 @@ func (r *report) hugeSummary(rows []hugeRow, xdistOff string) {
 	peak0 := maxOf(h0, func(x *Result) float64 { return float64(x.CtrlHWM) }) / 1024
 	growth := per1 / per0
 	r.printf("\n- herd time per 1,000 tests: %.3f s at %d tests, %.3f s at %d tests: %.2fx\n", per0*1000, first.n, per1*1000, last.n, growth)
+	cpu0 := medianOf(h0, func(x *Result) float64 { return x.CPUTotal }) / float64(first.n) * 1000
+	cpu1 := medianOf(h1, func(x *Result) float64 { return x.CPUTotal }) / float64(last.n) * 1000
+	r.printf("- herd CPU (whole tree) per 1,000 tests: %.3f s at %d tests, %.3f s at %d tests: %.2fx (less sensitive than wall time to other processes' load)\n",
+		cpu0, first.n, cpu1, last.n, cpu1/cpu0)
 	r.printf("- herd controller peak RSS: %.1f MB at %d tests, %.1f MB at %d tests (%.2f MB per 1,000 tests added)\n",
 		peak0, first.n, peak, last.n, (peak-peak0)/float64(last.n-first.n)*1000)
 	r.printf("\n")

@@ -4,6 +4,8 @@
 #
 #   - Debian's pytest, pytest-xdist and pytest-timeout for /usr/bin/python3
 #     (herd's e2e tests run them; there is no PyPI here)
+#   - Debian's pytest-cov, -asyncio, -mock, -django and -rerunfailures, which
+#     the xdist compatibility tests run (e2e/compat_test.go)
 #   - Debian's chromium, which the HTML report's browser tests run headless
 #   - checks Go (/usr/local/go/bin or PATH) and downloads the Go modules
 set -euo pipefail
@@ -20,28 +22,57 @@ as_root() {
 	fi
 }
 
-packages=(python3-pytest python3-pytest-xdist python3-pytest-timeout)
-missing=()
-for p in "${packages[@]}"; do
-	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-		missing+=("$p")
+# apt_update runs apt-get update once per run of this script, and only when
+# something is missing.
+apt_updated=
+apt_update() {
+	if [ -z "$apt_updated" ]; then
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
+		apt_updated=1
 	fi
-done
+}
+
+# not_installed prints those of its arguments that dpkg has not installed.
+not_installed() {
+	for p in "$@"; do
+		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+			echo "$p"
+		fi
+	done
+}
+
+packages=(python3-pytest python3-pytest-xdist python3-pytest-timeout)
+mapfile -t missing < <(not_installed "${packages[@]}")
 if [ "${#missing[@]}" -gt 0 ]; then
 	if ! command -v apt-get >/dev/null 2>&1; then
 		echo "setup: missing ${missing[*]} and no apt-get; install them by hand" >&2
 		exit 1
 	fi
 	echo "setup: installing ${missing[*]}"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	apt_update
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# pytest plugins for the xdist compatibility tests (e2e/compat_test.go).
+# Without them those tests are skipped, so a failed install only warns.
+plugins=(python3-pytest-cov python3-pytest-asyncio python3-pytest-mock python3-pytest-django python3-pytest-rerunfailures python3-hypothesis)
+mapfile -t missing < <(not_installed "${plugins[@]}")
+if [ "${#missing[@]}" -gt 0 ]; then
+	if command -v apt-get >/dev/null 2>&1; then
+		echo "setup: installing ${missing[*]}"
+		if ! { apt_update &&
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; }; then
+			echo "setup: WARNING: could not install ${missing[*]}; the xdist compatibility tests will be skipped" >&2
+		fi
+	else
+		echo "setup: WARNING: missing ${missing[*]} and no apt-get; the xdist compatibility tests will be skipped" >&2
+	fi
 fi
 # Headless chromium, for the HTML report's browser tests (e2e/html_test.go).
 # Without it those tests are skipped, so a failed install only warns.
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
 	if command -v apt-get >/dev/null 2>&1; then
 		echo "setup: installing chromium"
-		if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		if ! { apt_update &&
 			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; then
 			echo "setup: WARNING: could not install chromium; the HTML report's browser tests will be skipped" >&2
 		fi

@@ -3,6 +3,8 @@ package main
 // helpText is printed by --help.
 const helpText = `usage: herd [herd options] [pytest arguments]
        herd doctor [--json] [--python PATH] [paths...]
+       herd report merge [--junitxml PATH] [--report-html PATH] [--report-json PATH] FILES...
+       herd durations merge FILES... [-o PATH]
 
 Runs a pytest suite across supervised worker processes. Use it where you ran
 "pytest -n auto", with the same arguments: every argument herd does not own
@@ -21,10 +23,15 @@ herd options:
   --retries N           run a failed test (crashed and timed out included)
                         up to N more times; one that then passes is flaky
                         (also per test: @pytest.mark.flaky(reruns=N))
+  --seed N              the seed every worker gives pytest-randomly and
+                        hypothesis (default: drawn at random, printed)
   --flaky-fails         count flaky tests as failed
   --no-diagnose         do not rerun a crashed test alone to diagnose it
   --leaks warn|fail     a process or thread a test leaves running is a
                         warning (default) or fails the test
+  --shard K/N           run only the K-th of N duration-balanced parts of the
+                        selected tests (1 <= K <= N), one part per machine;
+                        the others count as deselected; an empty part exits 0
   -x, --exitfirst       stop scheduling after the first failure
   --maxfail N           stop scheduling after N failures
   --junitxml PATH       write a JUnit XML report
@@ -43,6 +50,12 @@ herd options:
 
 "herd doctor" reads the suite's test sources and lists the tests at risk
 when run in parallel, with the policy herd would apply and the marker to add.
+
+"herd report merge" merges the --report-json files of several runs (the
+shards of one suite) into one run: pytest's summary, the exit code of one
+unsharded run, and JUnit, HTML and JSON reports. "herd durations merge"
+merges durations files (herd's .pytest_cache/v/herd/durations, pytest-split's
+.test_durations). Each takes --help.
 
 Exit codes are pytest's: 0 all passed, 1 tests failed (crashed and timeout
 count as failed), 2 interrupted, 3 internal error, 4 usage error, 5 no tests

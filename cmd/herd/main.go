@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,12 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	if len(args) > 0 && args[0] == "doctor" {
 		return doctorMain(args[1:], stdout, stderr, getenv)
 	}
+	if len(args) > 1 && args[0] == "report" && args[1] == "merge" {
+		return reportMergeMain(args[2:], stdout, stderr)
+	}
+	if len(args) > 1 && args[0] == "durations" && args[1] == "merge" {
+		return durationsMergeMain(args[2:], stdout, stderr)
+	}
 	cfg, err := config.Parse(args, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -98,7 +105,8 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		}
 	}()
 
-	res, err := runHerd(ctx, cfg, stdout, stderr, getenv, interrupts)
+	sh := newShardRun(cfg)
+	res, err := runHerd(ctx, cfg, stdout, stderr, getenv, interrupts, sh)
 	var usageErr *config.UsageError
 	var noPy *config.NoPythonError
 	var startErr *run.StartupError
@@ -125,23 +133,22 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	if res == nil {
 		return exitOK
 	}
-	return exitCode(res)
+	if code := exitCode(res); code != exitNoTests || !sh.emptyPart() {
+		return code
+	}
+	// An empty shard of a suite that has tests passes: a CI matrix wider
+	// than the suite stays green.
+	return exitOK
 }
 
 // exitCode maps a finished run to pytest's exit code.
 func exitCode(r *result.Run) int {
-	switch {
-	case r.Interrupted && !r.MaxfailReached:
+	switch report.ExitStatus(r) {
+	case "interrupted":
 		return exitInterrupted
-	case r.Failed() || r.CoverageFailed:
+	case "failed":
 		return exitTestsFailed
-	case r.Summary()[result.NotRun] > 0:
-		// Tests that could not run (their workers kept dying) are not a
-		// success, even when nothing failed.
-		return exitTestsFailed
-	case len(r.CollectionErrors) > 0:
-		return exitTestsFailed
-	case r.Collected == 0:
+	case "no_tests":
 		return exitNoTests
 	}
 	return exitOK
@@ -150,7 +157,7 @@ func exitCode(r *result.Run) int {
 // runHerd runs the suite. It returns the run, or nil with a nil error when
 // the run was delegated to plain pytest (whose exit code is then in a
 // *delegatedExit error).
-func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}) (*result.Run, error) {
+func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}, sh *shardRun) (*result.Run, error) {
 	// With --events -, stdout carries the event stream alone: everything
 	// else herd would print there goes to stderr.
 	eventsOut := stdout
@@ -183,6 +190,12 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		workers = usableCPUs()
 	}
 	uid := randomHex(16)
+	seed := cfg.Seed
+	if !cfg.SeedSet {
+		var b [4]byte
+		rand.Read(b[:])
+		seed = binary.BigEndian.Uint32(b[:])
+	}
 	env := os.Environ()
 	starter := &worker.ProcessStarter{
 		Spec: worker.Spec{
@@ -198,11 +211,12 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				fmt.Sprintf("PYTEST_XDIST_WORKER=gw%d", slot),
 				fmt.Sprintf("PYTEST_XDIST_WORKER_COUNT=%d", workers),
 				"PYTEST_XDIST_TESTRUNUID=" + uid,
+				fmt.Sprintf("HERD_SEED=%d", seed),
 			}
 		},
 	}
 	var sink multiSink
-	sink = append(sink, &lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)})
+	sink = append(sink, sh.sink(stdout), &lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)})
 	if captureOff(cfg) {
 		// -s: every line a test prints goes to the terminal as it comes,
 		// prefixed with the test that printed it.
@@ -241,13 +255,14 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		Timeout:  cfg.Timeout,
 		Diagnose: !cfg.NoDiagnose,
 		Retries:  cfg.Retries,
-		Policies: func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error) {
+		Select:   sh.selectTests(),
+		Policies: sh.policies(func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error) {
 			rules, err := config.LoadPolicyRules(rootdir)
 			if err != nil {
 				return nil, err
 			}
 			return rules.For, nil
-		},
+		}),
 		LeaksFail:  cfg.LeaksFail,
 		Durations:  history.LoadDurations,
 		LastFailed: history.LoadLastFailed,

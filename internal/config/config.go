@@ -41,10 +41,17 @@ type Config struct {
 	Retries int
 	// FlakyFails is --flaky-fails: flaky tests fail the run.
 	FlakyFails bool
+	// Seed is --seed N: the seed every worker gives pytest-randomly and
+	// hypothesis; 0 with SeedSet false means draw one.
+	Seed    uint32
+	SeedSet bool
 	// NoDiagnose is --no-diagnose: do not rerun crashed tests alone.
 	NoDiagnose bool
 	// LeaksFail is --leaks fail: a leaked process or thread fails the test.
 	LeaksFail bool
+	// ShardIndex and ShardCount are --shard K/N: run only the K-th (1-based)
+	// of N duration-balanced parts of the selected tests; 0 without it.
+	ShardIndex, ShardCount int
 	// Version and Help are --version and --help.
 	Version, Help bool
 	// Notes are one-line remarks about accepted options that mean nothing to
@@ -158,6 +165,16 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 				return nil, usage("herd: %s expects a whole number >= 0, got %q", name, v)
 			}
 			c.Retries = n
+		case "--seed":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return nil, usage("herd: --seed expects a whole number from 0 to 4294967295, got %q", v)
+			}
+			c.Seed, c.SeedSet = uint32(n), true
 		case "--flaky-fails":
 			c.FlakyFails = true
 		case "--no-diagnose":
@@ -175,6 +192,18 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			default:
 				return nil, usage("herd: --leaks expects warn or fail, got %q", v)
 			}
+		case "--shard":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			ks, ns, _ := strings.Cut(v, "/")
+			k, err1 := strconv.Atoi(ks)
+			n, err2 := strconv.Atoi(ns)
+			if err1 != nil || err2 != nil || k < 1 || k > n {
+				return nil, usage("herd: --shard expects K/N with 1 <= K <= N (such as 2/4), got %q", v)
+			}
+			c.ShardIndex, c.ShardCount = k, n
 		case "--exitfirst":
 			c.MaxFail = 1
 		case "--maxfail":

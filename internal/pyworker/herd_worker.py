@@ -353,15 +353,26 @@ class LeakTracker:
     node and is a leak only if it outlives that node's teardown.
     """
 
-    def __init__(self):
+    def __init__(self, spawns):
         self.pid = os.getpid()
         self.pending = []  # (node, kind, key, description)
+        self.spawns = spawns
+        # known is the worker's descendants at the last look. While it is
+        # empty and nothing was started since, there is nothing to look
+        # for: most tests start no process, and reading /proc for each
+        # would cost more than the test.
+        self.known = set()
+
+    def _procs(self):
+        if self.known or self.spawns.spawned:
+            self.known = set(_descendants(self.pid))
+        return set(self.known)
 
     def snapshot(self):
         import threading
 
         threads = {t for t in threading.enumerate() if not t.daemon}
-        return set(_descendants(self.pid)), threads
+        return self._procs(), threads
 
     def check(self, session, before):
         import threading
@@ -369,9 +380,17 @@ class LeakTracker:
         procs_before, threads_before = before
         stack = list(getattr(session._setupstate, "stack", ()))
         alive_threads = {t for t in threading.enumerate() if not t.daemon and t.is_alive()}
-        procs_now = set(_descendants(self.pid))
+        procs_now = self._procs()
         new_procs = procs_now - procs_before
         new_threads = alive_threads - threads_before
+        if new_threads:
+            # A pool shut down without waiting (asyncio's default executor
+            # at loop close) ends its threads a moment later: give them
+            # that moment before calling them leaked.
+            deadline = time.monotonic() + 0.2
+            for t in list(new_threads):
+                t.join(max(0.0, deadline - time.monotonic()))
+            new_threads = {t for t in new_threads if t.is_alive()}
         # The owner is the deepest node that gained finalizers during the
         # test: a wider-scoped fixture set up with it. A node pushed without
         # new fixtures (the test's module, say) owns nothing.
@@ -409,6 +428,7 @@ class LeakTracker:
         for leak in leaks:
             if leak["kind"] == "process":
                 _kill_tree(leak["pid"])
+                self.known.discard(leak["pid"])
         return leaks
 
     def begin(self, session):
@@ -536,6 +556,7 @@ class WorkerPlugin:
             "testrunuid": os.environ.get("PYTEST_XDIST_TESTRUNUID", ""),
             "mainargv": list(sys.argv),
         }
+        self.seed_note = _share_seed(config)
         # xdist's controller calls pytest_configure_node(node) once per
         # worker before the worker starts, and the worker finds what the hook
         # put in node.workerinput in config.workerinput. herd has no Python
@@ -608,11 +629,22 @@ class WorkerPlugin:
                 "rootdir": str(config.rootpath),
                 "cachedir": _cachedir(config),
                 "invocation_dir": str(config.invocation_params.dir),
-                "header": _header_lines(config) + ([self.rerun_note] if self.rerun_note else []),
+                "header": _header_lines(config)
+                + [n for n in (self.rerun_note, self.seed_note) if n],
                 "options": _options(config),
                 "cov": self._cov_options(config),
             }
         )
+
+    def pytest_internalerror(self, excrepr, excinfo):
+        # pytest prints internal errors through the terminal writer, which
+        # herd silences in workers: write them to stderr, which herd keeps
+        # and shows when the worker ends before running tests.
+        try:
+            text = "".join("INTERNALERROR> %s\n" % line for line in str(excrepr).split("\n"))
+            os.write(2, text.encode("utf-8", "replace"))
+        except Exception:
+            pass
 
     # -- xdist's fixtures, for suites that run without xdist installed ---
 
@@ -697,8 +729,8 @@ class WorkerPlugin:
         )
         queue = []
         state = {"shutdown": False, "nomore": False}
-        leaks = self.leaks = LeakTracker()
         spawns = SpawnFlag()
+        leaks = self.leaks = LeakTracker(spawns)
 
         def handle(cmd):
             kind = cmd.get("t")
@@ -799,6 +831,28 @@ class WorkerPlugin:
         if sections and (report.failed or report.when == "call" or report.when == "teardown"):
             msg["sections"] = sections
         self.ch.send({"t": "report", "id": report.nodeid, "report": msg})
+
+
+def _share_seed(config):
+    """Give every worker the run's seed (HERD_SEED) where a plugin would draw
+    one of its own: pytest-randomly and hypothesis. Under xdist each worker
+    draws its own unless told; under herd one seed serves the whole run and
+    is printed, so the run can be reproduced with herd --seed N."""
+    try:
+        seed = int(os.environ.get("HERD_SEED", ""))
+    except ValueError:
+        return None
+    used = []
+    opt = config.option
+    if getattr(opt, "randomly_seed", None) == "default":
+        opt.randomly_seed = seed
+        used.append("pytest-randomly")
+    if hasattr(opt, "hypothesis_seed") and getattr(opt, "hypothesis_seed", None) is None:
+        opt.hypothesis_seed = seed
+        used.append("hypothesis")
+    if not used:
+        return None
+    return "herd seed: %d for %s (herd --seed %d reproduces it)" % (seed, ", ".join(used), seed)
 
 
 def _cachedir(config):

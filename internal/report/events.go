@@ -191,7 +191,9 @@ func ExitStatus(r *result.Run) string {
 	switch {
 	case r.Interrupted && !r.MaxfailReached:
 		return "interrupted"
-	case r.Failed(), r.Summary()[result.NotRun] > 0, len(r.CollectionErrors) > 0:
+	case r.Failed(), r.CoverageFailed, r.Summary()[result.NotRun] > 0, len(r.CollectionErrors) > 0:
+		// Tests that could not run (their workers kept dying) are no
+		// success either, even when nothing failed.
 		return "failed"
 	case r.Collected == 0:
 		return "no_tests"

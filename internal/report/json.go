@@ -13,42 +13,90 @@ const JSONVersion = 1
 
 // jsonReport is the JSON document; field order is the key order.
 type jsonReport struct {
-	Version          int                      `json:"version"`
-	HerdVersion      string                   `json:"herd_version"`
-	Collected        int                      `json:"collected"`
-	Duration         float64                  `json:"duration"`
-	Interrupted      bool                     `json:"interrupted"`
+	Version     int    `json:"version"`
+	HerdVersion string `json:"herd_version"`
+	Collected   int    `json:"collected"`
+	// Deselected counts the tests -k, -m, a plugin or --shard deselected.
+	Deselected  int     `json:"deselected"`
+	Duration    float64 `json:"duration"`
+	Interrupted bool    `json:"interrupted"`
+	// InterruptReason says why the run ended early, in pytest's words.
+	InterruptReason string `json:"interrupt_reason"`
+	// MaxfailReached says -x or --maxfail stopped the run.
+	MaxfailReached bool `json:"maxfail_reached"`
+	// Workers is the number of worker slots; WorkerDeaths how many worker
+	// processes died.
+	Workers      int `json:"workers"`
+	WorkerDeaths int `json:"worker_deaths"`
+	// Python is the interpreter's version, PythonPath its path.
+	Python           string                   `json:"python"`
+	PythonPath       string                   `json:"python_path"`
+	Pytest           string                   `json:"pytest"`
+	Rootdir          string                   `json:"rootdir"`
 	Summary          map[result.Outcome]int   `json:"summary"`
 	Tests            []jsonTest               `json:"tests"`
 	CollectionErrors []result.CollectionError `json:"collection_errors"`
+	Warnings         []jsonWarning            `json:"warnings"`
+}
+
+type jsonWarning struct {
+	NodeID  string `json:"nodeid"`
+	Message string `json:"message"`
 }
 
 type jsonTest struct {
-	NodeID   string         `json:"nodeid"`
+	NodeID string `json:"nodeid"`
+	// File and Line locate the test ("" and 0 when unknown).
+	File     string         `json:"file"`
+	Line     int            `json:"line"`
 	Outcome  result.Outcome `json:"outcome"`
 	Duration float64        `json:"duration"`
 	Worker   string         `json:"worker"`
-	Longrepr string         `json:"longrepr"`
-	Message  string         `json:"message"`
-	Reason   string         `json:"reason"`
-	Crash    *jsonCrash     `json:"crash"`
+	// Process counts the processes of the worker's slot (1 for the first);
+	// 0 when the test did not run.
+	Process int `json:"process"`
+	// Start and Stop are seconds from the start of the run.
+	Start float64 `json:"start"`
+	Stop  float64 `json:"stop"`
+	// Policy is "", "exclusive", "group" or "isolated".
+	Policy string `json:"policy"`
+	// HeadLine is the title pytest prints above the test's failure.
+	HeadLine string     `json:"head_line"`
+	Longrepr string     `json:"longrepr"`
+	Message  string     `json:"message"`
+	Reason   string     `json:"reason"`
+	Crash    *jsonCrash `json:"crash"`
 	// Diagnosis is what rerunning a crashed test alone found, or null.
 	Diagnosis *jsonDiagnosis `json:"diagnosis"`
 	// Leaks are the processes and threads the test left running.
 	Leaks []string `json:"leaks"`
 	// Sections is the test's captured output, as pytest titles it.
 	Sections []result.Section `json:"sections"`
+	// Extra are further errors of the test (a teardown error after a
+	// failed call), which pytest reports as separate errors.
+	Extra []jsonPhase `json:"extra"`
 	// Attempts are the earlier tries of a retried test, oldest first.
 	Attempts []jsonAttempt `json:"attempts"`
 }
 
+type jsonPhase struct {
+	When     string           `json:"when"`
+	Message  string           `json:"message"`
+	Longrepr string           `json:"longrepr"`
+	Sections []result.Section `json:"sections"`
+}
+
 type jsonAttempt struct {
-	Outcome  result.Outcome `json:"outcome"`
-	Duration float64        `json:"duration"`
-	Worker   string         `json:"worker"`
-	Message  string         `json:"message"`
-	Longrepr string         `json:"longrepr"`
-	Crash    *jsonCrash     `json:"crash"`
+	Outcome  result.Outcome   `json:"outcome"`
+	Duration float64          `json:"duration"`
+	Worker   string           `json:"worker"`
+	Process  int              `json:"process"`
+	Start    float64          `json:"start"`
+	Stop     float64          `json:"stop"`
+	Message  string           `json:"message"`
+	Longrepr string           `json:"longrepr"`
+	Sections []result.Section `json:"sections"`
+	Crash    *jsonCrash       `json:"crash"`
 }
 
 type jsonDiagnosis struct {
@@ -69,19 +117,32 @@ type jsonCrash struct {
 }
 
 // WriteJSON writes run as one JSON document: the run's totals, a summary
-// counting each outcome that occurred, every test once in run order, and the
-// collection errors. Every test has the same keys; lists are [] rather than
+// counting each outcome that occurred, every test once in run order, the
+// collection errors and the warnings. ReadJSON reads it back. Every test has the same keys; lists are [] rather than
 // null when empty, and crash and diagnosis are null when there is none.
 func WriteJSON(w io.Writer, run *result.Run) error {
 	doc := jsonReport{
 		Version:          JSONVersion,
 		HerdVersion:      run.Info.Version,
 		Collected:        run.Collected,
+		Deselected:       run.Deselected,
 		Duration:         run.Duration.Seconds(),
 		Interrupted:      run.Interrupted,
+		InterruptReason:  run.InterruptReason,
+		MaxfailReached:   run.MaxfailReached,
+		Workers:          run.Info.Workers,
+		WorkerDeaths:     run.WorkerDeaths,
+		Python:           run.Info.Python,
+		PythonPath:       run.Info.PythonPath,
+		Pytest:           run.Info.Pytest,
+		Rootdir:          run.Info.Rootdir,
 		Summary:          make(map[result.Outcome]int),
 		Tests:            make([]jsonTest, 0, len(run.Tests)),
 		CollectionErrors: make([]result.CollectionError, 0, len(run.CollectionErrors)),
+		Warnings:         make([]jsonWarning, 0, len(run.Warnings)),
+	}
+	for _, w := range run.Warnings {
+		doc.Warnings = append(doc.Warnings, jsonWarning{NodeID: w.NodeID, Message: w.Message})
 	}
 	for o, n := range run.Summary() {
 		if n > 0 {
@@ -91,15 +152,27 @@ func WriteJSON(w io.Writer, run *result.Run) error {
 	for _, t := range run.Tests {
 		jt := jsonTest{
 			NodeID:   t.NodeID,
+			File:     t.File,
+			Line:     t.Line,
 			Outcome:  t.Outcome,
 			Duration: t.Duration.Seconds(),
 			Worker:   t.Worker,
+			Process:  t.Process,
+			Start:    t.Start.Seconds(),
+			Stop:     t.Stop.Seconds(),
+			Policy:   t.Policy,
+			HeadLine: t.HeadLine,
 			Longrepr: t.Longrepr,
 			Message:  t.Message,
 			Reason:   t.Reason,
 			Leaks:    append([]string{}, t.Leaks...),
 			Sections: append([]result.Section{}, t.Sections...),
+			Extra:    make([]jsonPhase, 0, len(t.Extra)),
 			Attempts: jsonAttempts(t.Attempts),
+		}
+		for _, x := range t.Extra {
+			jt.Extra = append(jt.Extra, jsonPhase{When: x.When, Message: x.Message, Longrepr: x.Longrepr,
+				Sections: append([]result.Section{}, x.Sections...)})
 		}
 		if c := t.Crash; c != nil {
 			jt.Crash = newJSONCrash(c)
@@ -129,7 +202,9 @@ func WriteJSON(w io.Writer, run *result.Run) error {
 func jsonAttempts(in []result.Attempt) []jsonAttempt {
 	out := make([]jsonAttempt, 0, len(in))
 	for _, a := range in {
-		ja := jsonAttempt{Outcome: a.Outcome, Duration: a.Duration.Seconds(), Worker: a.Worker, Message: a.Message, Longrepr: a.Longrepr}
+		ja := jsonAttempt{Outcome: a.Outcome, Duration: a.Duration.Seconds(), Worker: a.Worker, Process: a.Process,
+			Start: a.Start.Seconds(), Stop: a.Stop.Seconds(), Message: a.Message, Longrepr: a.Longrepr,
+			Sections: append([]result.Section{}, a.Sections...)}
 		if a.Crash != nil {
 			ja.Crash = newJSONCrash(a.Crash)
 		}

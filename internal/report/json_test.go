@@ -57,8 +57,8 @@ func TestWriteJSONEveryTestOnceInOrder(t *testing.T) {
 		for k := range jt {
 			keys = append(keys, k)
 		}
-		if len(keys) != 12 {
-			t.Errorf("tests[%d] has keys %v, want nodeid outcome duration worker longrepr message reason crash diagnosis leaks sections attempts", i, keys)
+		if len(keys) != 20 {
+			t.Errorf("tests[%d] has keys %v, want nodeid file line outcome duration worker process start stop policy head_line longrepr message reason crash diagnosis leaks sections extra attempts", i, keys)
 		}
 	}
 	want := map[string]any{
@@ -124,11 +124,21 @@ func TestWriteJSONEmptyListsAreArrays(t *testing.T) {
   "version": 1,
   "herd_version": "",
   "collected": 0,
+  "deselected": 0,
   "duration": 0,
   "interrupted": false,
+  "interrupt_reason": "",
+  "maxfail_reached": false,
+  "workers": 0,
+  "worker_deaths": 0,
+  "python": "",
+  "python_path": "",
+  "pytest": "",
+  "rootdir": "",
   "summary": {},
   "tests": [],
-  "collection_errors": []
+  "collection_errors": [],
+  "warnings": []
 }
 `
 	if b.String() != want {

@@ -468,7 +468,9 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			d.run.Info.InvocationDir = m.InvocationDir
 			d.run.Info.HeaderLines = m.HeaderLines
 			d.applyOptions(m.Options)
-			d.run.Info.Cov = m.Cov
+			if string(m.Cov) != "null" {
+				d.run.Info.Cov = m.Cov
+			}
 			info := d.run.Info
 			d.emit(result.Event{Kind: result.RunStarted, Info: &info})
 		}
