@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/herd-run/herd/internal/reaper"
 )
 
 // How one run is measured (see BENCHMARKS.md, "Method"):
@@ -194,37 +196,6 @@ func hasChildren(pid int) bool {
 	return false
 }
 
-// childrenOf lists the pids whose parent is ppid.
-func childrenOf(ppid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 {
-			if pp, _ := strconv.Atoi(f[1]); pp == ppid {
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
-}
-
 // reapOrphans kills whatever descendants of the run were left re-parented
 // to this harness (a child subreaper) and reaps them, returning how many
 // there were and their CPU time. Call it only while no child of the
@@ -233,7 +204,7 @@ func reapOrphans() (int, float64) {
 	n := 0
 	var cpu float64
 	for round := 0; round < 50; round++ {
-		kids := childrenOf(os.Getpid())
+		kids := reaper.ChildrenOf(os.Getpid())
 		for _, pid := range kids {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}

@@ -30,7 +30,7 @@ const reapTimeout = 2 * time.Second
 func KillOrphans(keep map[int]bool) []int {
 	var killed []int
 	for round := 0; round < 5; round++ {
-		kids := children(os.Getpid())
+		kids := ChildrenOf(os.Getpid())
 		n := 0
 		for _, pid := range kids {
 			if keep[pid] {
@@ -65,7 +65,7 @@ func KillOrphans(keep map[int]bool) []int {
 
 func pendingChildren(keep map[int]bool) []int {
 	var out []int
-	for _, pid := range children(os.Getpid()) {
+	for _, pid := range ChildrenOf(os.Getpid()) {
 		if !keep[pid] {
 			out = append(out, pid)
 		}
@@ -73,8 +73,8 @@ func pendingChildren(keep map[int]bool) []int {
 	return out
 }
 
-// children lists the pids whose parent is ppid, from /proc.
-func children(ppid int) []int {
+// ChildrenOf lists the pids whose parent is ppid, from /proc.
+func ChildrenOf(ppid int) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -147,13 +147,13 @@ func taskChildren(pid int) []int {
 	dir := "/proc/" + strconv.Itoa(pid) + "/task"
 	tasks, err := os.ReadDir(dir)
 	if err != nil {
-		return children(pid)
+		return ChildrenOf(pid)
 	}
 	var out []int
 	for _, t := range tasks {
 		b, err := os.ReadFile(dir + "/" + t.Name() + "/children")
 		if err != nil {
-			return children(pid)
+			return ChildrenOf(pid)
 		}
 		for _, f := range strings.Fields(string(b)) {
 			if n, err := strconv.Atoi(f); err == nil {
