@@ -610,6 +610,16 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 			}
 		}
 		d.plan = schedule.NewPlan(st, d.pols, d.cfg.Workers)
+		if d.plan.Isolated() > 0 && !d.stopping {
+			// Every isolated test discards its worker, and a new one takes
+			// a moment to start and collect. One spare process, started
+			// now, collects while others run, so a slot freed by an
+			// isolated test is filled at once. Tests still run on at most
+			// Workers processes at a time.
+			spare := &slotState{idx: len(d.slots), name: fmt.Sprintf("gw%d", len(d.slots)), current: -1, diag: -1}
+			d.slots = append(d.slots, spare)
+			d.spawn(spare)
+		}
 		d.emit(result.Event{Kind: result.Collected, Run: d.run})
 		if len(d.run.CollectionErrors) > 0 && !d.cfg.ContinueOnCollectionErrors {
 			n := len(d.run.CollectionErrors)
@@ -722,19 +732,23 @@ func (d *dispatcher) offer(s *slotState) bool {
 	if d.stopping || d.plan == nil || s.isolated {
 		return false
 	}
+	if s.current < 0 && len(s.queue) == 0 && d.busySlots() >= d.cfg.Workers {
+		// Tests run on at most Workers processes at once (a spare waits).
+		return false
+	}
 	var accept func(int) bool
 	if s.known != nil {
 		accept = func(i int) bool { return s.known[d.tests[i].info.ID] }
 	}
-	// At most half the workers (at least one) run isolated tests at once,
-	// so the others go on with normal work while replacements start.
+	// One isolated test at a time: its slot's replacement, or the spare,
+	// starts while the others go on with normal work.
 	isolatedNow := 0
 	for _, o := range d.slots {
 		if o.alive && o.isolated {
 			isolatedNow++
 		}
 	}
-	fresh := len(s.ran) == 0 && s.current < 0 && len(s.queue) == 0 && isolatedNow < max(1, d.cfg.Workers/2)
+	fresh := len(s.ran) == 0 && s.current < 0 && len(s.queue) == 0 && isolatedNow < 1
 	quiet := d.count[assigned]+d.count[running] == 0
 	b := d.plan.Next(s.idx, accept, fresh, quiet)
 	if b.Recycle {
@@ -1315,6 +1329,18 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 			d.feed(o, false)
 		}
 	}
+}
+
+// busySlots counts the live processes that hold tests (running or handed
+// out).
+func (d *dispatcher) busySlots() int {
+	n := 0
+	for _, o := range d.slots {
+		if o.alive && (o.current >= 0 || len(o.queue) > 0) {
+			n++
+		}
+	}
+	return n
 }
 
 func (d *dispatcher) anyAlive() bool {

@@ -111,6 +111,9 @@ func NewPlan(tests []Test, pols []Policy, workers int) *Plan {
 	return p
 }
 
+// Isolated counts the isolated tests not handed out yet.
+func (p *Plan) Isolated() int { return len(p.isolated) }
+
 // Remaining counts the tests not handed out yet.
 func (p *Plan) Remaining() int {
 	n := p.normal.Remaining() + len(p.isolated) + len(p.exclusive)
