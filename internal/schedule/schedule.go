@@ -79,7 +79,17 @@ func New(tests []Test, workers int) *Scheduler {
 		s.queue = append(s.queue, byMod[m])
 	}
 	if hasEstimates(tests) {
-		sort.SliceStable(s.queue, func(i, j int) bool { return s.queue[i].cost > s.queue[j].cost })
+		s.queue = s.splitLong(s.queue)
+		// Longest first; a long test that stands alone goes before a
+		// module of short ones, which can still be split between workers
+		// at the end.
+		sort.SliceStable(s.queue, func(i, j int) bool {
+			a, b := s.queue[i], s.queue[j]
+			if s.alone(a) != s.alone(b) {
+				return s.alone(a)
+			}
+			return a.cost > b.cost
+		})
 	}
 	if len(first.tests) > 0 {
 		s.queue = append([]*unit{first}, s.queue...)
@@ -314,4 +324,38 @@ func parent(id string) string {
 		return id[:i]
 	}
 	return id
+}
+
+// alone reports whether u is a single test taken out by splitLong.
+func (s *Scheduler) alone(u *unit) bool {
+	return len(u.tests) == 1 && u.cost > s.leftCost/float64(s.workers)/4
+}
+
+// splitLong takes each test that alone costs more than a quarter of a
+// worker's share of the run out of its module's unit, into a unit of its
+// own: long tests then spread over the workers longest-first, instead of
+// queueing behind each other in one module (module affinity matters less
+// than the makespan there). The rest of the module stays together.
+func (s *Scheduler) splitLong(units []*unit) []*unit {
+	limit := s.leftCost / float64(s.workers) / 4
+	var out []*unit
+	for _, u := range units {
+		if len(u.tests) < 2 || u.cost <= limit {
+			out = append(out, u)
+			continue
+		}
+		rest := &unit{}
+		for _, i := range u.tests {
+			if s.cost[i] > limit {
+				out = append(out, &unit{tests: []int{i}, cost: s.cost[i]})
+			} else {
+				rest.tests = append(rest.tests, i)
+				rest.cost += s.cost[i]
+			}
+		}
+		if len(rest.tests) > 0 {
+			out = append(out, rest)
+		}
+	}
+	return out
 }
