@@ -335,29 +335,25 @@ func workerPrefix(worker string) string {
 	return "[" + worker + "] "
 }
 
+// outcomeStyles gives each outcome its progress letter, the word pytest
+// prints for it in -v lines and the short test summary, and its colour.
+var outcomeStyles = map[result.Outcome]struct{ letter, word, color string }{
+	result.Passed:  {".", "PASSED", "green"},
+	result.Failed:  {"F", "FAILED", "red"},
+	result.Error:   {"E", "ERROR", "red"},
+	result.Skipped: {"s", "SKIPPED", "yellow"},
+	result.XFailed: {"x", "XFAIL", "yellow"},
+	result.XPassed: {"X", "XPASS", "yellow"},
+	result.Crashed: {"C", "CRASHED", "red"},
+	result.Timeout: {"T", "TIMEOUT", "red"},
+	result.NotRun:  {"n", "NOT RUN", "yellow"},
+	result.Flaky:   {"R", "FLAKY", "yellow"},
+}
+
 // outcomeLetter is the progress letter of an outcome.
 func outcomeLetter(o result.Outcome) string {
-	switch o {
-	case result.Passed:
-		return "."
-	case result.Failed:
-		return "F"
-	case result.Error:
-		return "E"
-	case result.Skipped:
-		return "s"
-	case result.XFailed:
-		return "x"
-	case result.XPassed:
-		return "X"
-	case result.Crashed:
-		return "C"
-	case result.Timeout:
-		return "T"
-	case result.NotRun:
-		return "n"
-	case result.Flaky:
-		return "R"
+	if st, ok := outcomeStyles[o]; ok {
+		return st.letter
 	}
 	return "?"
 }
@@ -365,27 +361,8 @@ func outcomeLetter(o result.Outcome) string {
 // outcomeWord is the word pytest prints for an outcome in -v lines and the
 // short test summary, and its colour.
 func outcomeWord(o result.Outcome) (word, color string) {
-	switch o {
-	case result.Passed:
-		return "PASSED", "green"
-	case result.Failed:
-		return "FAILED", "red"
-	case result.Error:
-		return "ERROR", "red"
-	case result.Skipped:
-		return "SKIPPED", "yellow"
-	case result.XFailed:
-		return "XFAIL", "yellow"
-	case result.XPassed:
-		return "XPASS", "yellow"
-	case result.Crashed:
-		return "CRASHED", "red"
-	case result.Timeout:
-		return "TIMEOUT", "red"
-	case result.NotRun:
-		return "NOT RUN", "yellow"
-	case result.Flaky:
-		return "FLAKY", "yellow"
+	if st, ok := outcomeStyles[o]; ok {
+		return st.word, st.color
 	}
 	return strings.ToUpper(string(o)), "yellow"
 }

@@ -122,7 +122,7 @@ type Test struct {
 	// Leaks describes the processes and non-daemon threads the test left
 	// running ("process 1234: sleep 100"); herd killed the processes.
 	Leaks []string `json:"leaks,omitempty"`
-	// Errors holds extra failure representations, such as a teardown error
+	// Extra holds extra failure representations, such as a teardown error
 	// after the call failed; pytest reports those as separate errors.
 	Extra []Phase `json:"-"`
 }

@@ -1055,11 +1055,7 @@ func (d *dispatcher) finish(i int) {
 	}
 	// Room in a group, or the start of the exclusive phase, may let an
 	// idle worker work again.
-	for _, o := range d.slots {
-		if o.alive && o.idle && o.collected && !o.shutdown && o.diag < 0 && !o.diagSent {
-			d.offer(o)
-		}
-	}
+	d.offerIdle()
 	d.maybeShutdown()
 }
 
@@ -1088,11 +1084,7 @@ func (d *dispatcher) retry(i int) {
 	slot := t.slot
 	t.slot = -1
 	d.plan.Requeue(slot, []int{i}, d.pols)
-	for _, o := range d.slots {
-		if o.alive && o.idle && o.collected && !o.shutdown && o.diag < 0 && !o.diagSent {
-			d.offer(o)
-		}
-	}
+	d.offerIdle()
 }
 
 func (d *dispatcher) stopReason() string {
@@ -1327,6 +1319,15 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	for _, o := range d.slots {
 		if o.alive && o.idle && !o.shutdown {
 			d.feed(o, false)
+		}
+	}
+}
+
+// offerIdle offers work to every worker waiting idle for some.
+func (d *dispatcher) offerIdle() {
+	for _, o := range d.slots {
+		if o.alive && o.idle && o.collected && !o.shutdown && o.diag < 0 && !o.diagSent {
+			d.offer(o)
 		}
 	}
 }
