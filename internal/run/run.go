@@ -85,6 +85,14 @@ type Config struct {
 	// durations help it keep groups together and balance the shards. The
 	// others count as deselected.
 	Select func(tests []protocol.TestInfo, pols []schedule.Policy, durations map[string]time.Duration) (keep []bool, err error)
+	// Queue, when set, makes this run one consumer of a shared work queue
+	// instead of the runner of every collected test. It is called once,
+	// after collection and Select, with the run's tests (test i is
+	// tests[i]), their policies and the recorded durations, and with wake,
+	// which the source calls, from any goroutine, when Next may have new
+	// work or Open or Elsewhere changed. An error ends the run before any
+	// test, as a bad policy table does.
+	Queue func(tests []protocol.TestInfo, pols []schedule.Policy, durations map[string]time.Duration, wake func()) (Source, error)
 	// Orphans lists processes that were reparented to herd (it is a child
 	// subreaper), leaving out the pids in keep (the workers). A test that
 	// backgrounds a process through a shell leaves such an orphan. nil
@@ -151,6 +159,9 @@ type testState struct {
 	// lost is set when a message of the worker was unreadable while the
 	// test ran (a line over protocol.MaxLine).
 	lost string
+	// elsewhere is set when the test runs on another machine (queue
+	// mode): it is dropped from this run's results.
+	elsewhere bool
 }
 
 type slotState struct {
@@ -206,7 +217,9 @@ type dispatcher struct {
 
 	tests    []*testState
 	byID     map[string]int
-	plan     *schedule.Plan
+	plan     Source
+	// wake is signalled by a shared-queue source when it has news.
+	wake chan struct{}
 	pols     []schedule.Policy
 	haveColl bool
 
@@ -266,6 +279,7 @@ func Execute(ctx context.Context, cfg Config) (*result.Run, error) {
 		ctx:         ctx,
 		now:         cfg.Now,
 		events:      make(chan worker.Event, 256),
+		wake:        make(chan struct{}, 1),
 		run:         &result.Run{Info: cfg.Info},
 		byID:        make(map[string]int),
 		pids:        make(map[int]*procInfo),
@@ -303,6 +317,8 @@ func (d *dispatcher) loop() (*result.Run, error) {
 			d.handle(ev)
 		case <-ticker.C:
 			d.checkDeadlines()
+		case <-d.wake:
+			d.onWake()
 		case _, ok := <-d.cfg.Interrupts:
 			if ok {
 				d.interrupt()
@@ -332,6 +348,7 @@ func (d *dispatcher) loop() (*result.Run, error) {
 		}
 	}
 	d.scanOrphans(true)
+	d.dropElsewhere()
 	if d.cfg.Finish != nil {
 		d.cfg.Finish(d.run)
 	}
@@ -354,6 +371,9 @@ func (d *dispatcher) finished() bool {
 		return true
 	}
 	if d.count[done] != len(d.tests) {
+		return false
+	}
+	if d.plan != nil && d.plan.Open() && !d.stopping {
 		return false
 	}
 	for len(d.diagQueue) > 0 && d.tests[d.diagQueue[0]].res.Outcome != result.Crashed {
@@ -609,7 +629,17 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 				d.tests[k].res.Policy = pols[k].Kind.String()
 			}
 		}
-		d.plan = schedule.NewPlan(st, d.pols, d.cfg.Workers)
+		if d.cfg.Queue != nil {
+			src, err := d.cfg.Queue(infos, pols, known, d.signalWake)
+			if err != nil {
+				d.fatal = err
+				d.stopWorkers()
+				return
+			}
+			d.plan = src
+		} else {
+			d.plan = localSource{schedule.NewPlan(st, d.pols, d.cfg.Workers)}
+		}
 		if d.plan.Isolated() > 0 && !d.stopping {
 			// Every isolated test discards its worker, and a new one takes
 			// a moment to start and collect. One spare process, started
@@ -788,6 +818,9 @@ func (d *dispatcher) offer(s *slotState) bool {
 // those tests (workers collected different tests, and the ones that had them
 // are gone), and nothing is in flight that could change that.
 func (d *dispatcher) unrunnable() bool {
+	if d.plan != nil && d.plan.Open() {
+		return false
+	}
 	if d.count[assigned]+d.count[running] > 0 {
 		return false
 	}
@@ -817,6 +850,10 @@ func (d *dispatcher) unrunnable() bool {
 // nothing is queued and no test is running or assigned anywhere.
 func (d *dispatcher) maybeShutdown() {
 	if !d.haveColl {
+		return
+	}
+	if d.plan != nil && d.plan.Open() && !d.stopping {
+		// More work may come from the shared queue: keep the workers.
 		return
 	}
 	if d.plan != nil && d.plan.Remaining() > 0 && !d.stopping {
@@ -1105,6 +1142,15 @@ func (d *dispatcher) stopAll(reason string) {
 		for _, i := range d.plan.Drain() {
 			d.notRun(i, reason)
 		}
+		if d.cfg.Queue != nil {
+			// Tests the shared queue never handed to this run are left
+			// to the other machines.
+			for i, t := range d.tests {
+				if t.status == pending {
+					d.markElsewhere(i)
+				}
+			}
+		}
 	}
 	for _, s := range d.slots {
 		if !s.alive {
@@ -1362,10 +1408,75 @@ func (d *dispatcher) shouldRespawn() bool {
 	if !d.haveColl {
 		return true
 	}
-	if d.plan != nil && d.plan.Remaining() > 0 {
+	if d.plan != nil && (d.plan.Remaining() > 0 || d.plan.Open()) {
 		return true
 	}
 	return d.count[pending]+d.count[assigned] > 0
+}
+
+// signalWake tells the dispatcher's loop that the source has news; it may
+// be called from any goroutine and never blocks.
+func (d *dispatcher) signalWake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// onWake takes the source's news: tests gone to other machines leave the
+// run, new work goes to idle workers, and a drained queue ends the run.
+func (d *dispatcher) onWake() {
+	if d.plan == nil {
+		return
+	}
+	for _, i := range d.plan.Elsewhere() {
+		d.markElsewhere(i)
+	}
+	if !d.stopping {
+		d.offerIdle()
+	}
+	d.maybeShutdown()
+}
+
+// markElsewhere drops pending test i from this run: another machine runs it.
+func (d *dispatcher) markElsewhere(i int) {
+	if i < 0 || i >= len(d.tests) {
+		return
+	}
+	t := d.tests[i]
+	if t.status != pending {
+		return
+	}
+	t.elsewhere = true
+	d.setStatus(t, done)
+}
+
+// dropElsewhere removes the tests that ran on other machines from the run's
+// results, once the run is over.
+func (d *dispatcher) dropElsewhere() {
+	n := 0
+	for _, t := range d.tests {
+		if t.elsewhere {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	kept := d.run.Tests[:0]
+	drop := make(map[*result.Test]bool, n)
+	for _, t := range d.tests {
+		if t.elsewhere {
+			drop[t.res] = true
+		}
+	}
+	for _, r := range d.run.Tests {
+		if !drop[r] {
+			kept = append(kept, r)
+		}
+	}
+	d.run.Tests = kept
+	d.run.Collected -= n
 }
 
 func (d *dispatcher) stopWorkers() {
