@@ -33,7 +33,39 @@ const (
 	// EnvCmdFD and EnvMsgFD name the worker's command and message fds.
 	EnvCmdFD = "HERD_CMD_FD"
 	EnvMsgFD = "HERD_MSG_FD"
+	// EnvBoardFD names the worker's phase board fd (see Board).
+	EnvBoardFD = "HERD_BOARD_FD"
 )
+
+// BoardSize is the size of a worker's phase board in bytes.
+const BoardSize = 16
+
+// Board is what a worker's phase board held when the worker ended: the
+// worker writes into a shared page, without a system call, the sequence
+// number of the test it started last (counting its start messages from 1)
+// and that test's phase. A worker sends a test's reports together with the
+// next test's start, so after a crash the board is what says whether the
+// test died in setup, call or teardown.
+type Board struct {
+	Seq   uint32
+	Phase string
+}
+
+// ParseBoard decodes a phase board's bytes; a short or empty board gives
+// the zero Board.
+func ParseBoard(b []byte) Board {
+	if len(b) < BoardSize {
+		return Board{}
+	}
+	seq := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	phase := string(bytes.TrimRight(b[4:BoardSize], "\x00"))
+	switch phase {
+	case "setup", "call", "teardown":
+	default:
+		return Board{}
+	}
+	return Board{Seq: seq, Phase: phase}
+}
 
 // Message types sent by a worker.
 const (

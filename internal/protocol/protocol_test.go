@@ -240,3 +240,31 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
 	}
 }
+
+// TestParseBoard: the board's bytes as the worker packs them
+// (struct.pack("<I12s", seq, phase)) decode to its sequence number and
+// phase; anything else is the zero Board.
+func TestParseBoard(t *testing.T) {
+	pack := func(seq uint32, phase string) []byte {
+		b := make([]byte, protocol.BoardSize)
+		b[0], b[1], b[2], b[3] = byte(seq), byte(seq>>8), byte(seq>>16), byte(seq>>24)
+		copy(b[4:], phase)
+		return b
+	}
+	tests := []struct {
+		in   []byte
+		want protocol.Board
+	}{
+		{pack(1, "setup"), protocol.Board{Seq: 1, Phase: "setup"}},
+		{pack(70000, "teardown"), protocol.Board{Seq: 70000, Phase: "teardown"}},
+		{pack(5, "call"), protocol.Board{Seq: 5, Phase: "call"}},
+		{make([]byte, protocol.BoardSize), protocol.Board{}},
+		{pack(2, "bogus"), protocol.Board{}},
+		{[]byte{1, 0, 0}, protocol.Board{}},
+	}
+	for _, tc := range tests {
+		if got := protocol.ParseBoard(tc.in); got != tc.want {
+			t.Errorf("ParseBoard(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}

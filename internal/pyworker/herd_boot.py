@@ -37,6 +37,9 @@ def _main():
 
     cmd_fd = move(int(os.environ.pop("HERD_CMD_FD", "3")))
     msg_fd = move(int(os.environ.pop("HERD_MSG_FD", "4")))
+    board_fd = os.environ.pop("HERD_BOARD_FD", None)
+    if board_fd is not None:
+        board_fd = move(int(board_fd))
     os.environ.pop("HERD_WORKER_MAGIC", None)
 
     try:
@@ -46,7 +49,7 @@ def _main():
         return 3
     import herd_worker
 
-    channel = herd_worker.Channel(cmd_fd, msg_fd)
+    channel = herd_worker.Channel(cmd_fd, msg_fd, board_fd)
     herd_worker.install_faulthandler()
     channel.hello()
     plugin = herd_worker.WorkerPlugin(channel)

@@ -193,6 +193,9 @@ type slotState struct {
 	// again) with the reason in blocked.
 	startupDeaths int
 	blocked       string
+	// starts counts the start messages of this process, to match its
+	// phase board.
+	starts uint32
 	// lastMsg is when the worker last sent anything.
 	lastMsg time.Time
 	// isolated is set once this process got an isolated test: it runs
@@ -215,11 +218,11 @@ type dispatcher struct {
 	slots  []*slotState
 	run    *result.Run
 
-	tests    []*testState
-	byID     map[string]int
-	plan     Source
+	tests []*testState
+	byID  map[string]int
+	plan  Source
 	// wake is signalled by a shared-queue source when it has news.
-	wake chan struct{}
+	wake     chan struct{}
 	pols     []schedule.Policy
 	haveColl bool
 
@@ -427,6 +430,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.shutdown, s.stopped, s.timedOut, s.killed = false, false, false, false
 	s.diag, s.diagSent, s.diagStarted, s.diagReports = -1, false, false, nil
 	s.isolated = false
+	s.starts = 0
 	s.deadline, s.exitInfo = time.Time{}, ""
 	s.startedAt = d.now()
 	s.lastMsg = s.startedAt
@@ -503,6 +507,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		s.idle = m.Idle
 		d.feed(s, !m.Idle)
 	case protocol.TypeStart:
+		s.starts++
 		d.onStart(s, m.ID)
 	case protocol.TypeReport:
 		if i, ok := d.byID[m.ID]; ok && m.Report != nil {
@@ -1494,7 +1499,7 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
 		Signal:     ex.Signal,
 		StderrTail: ex.StderrTail,
 		KillStage:  ex.KillStage,
-		Phase:      phaseOf(t.reports),
+		Phase:      phaseOf(t.reports, ex.Board, s.starts),
 		PriorTests: append([]string(nil), s.ran...),
 	}
 	if ex.Signal == "" && ex.Err == nil {
@@ -1538,7 +1543,13 @@ func describeExit(ex *worker.Exit) string {
 	}
 }
 
-func phaseOf(reports []protocol.Report) string {
+// phaseOf says in which phase the running test ended: the worker's phase
+// board says so when it is about this test (the worker's starts-th), else
+// the reports received tell.
+func phaseOf(reports []protocol.Report, board protocol.Board, starts uint32) string {
+	if board.Phase != "" && board.Seq == starts {
+		return board.Phase
+	}
 	phase := "setup"
 	for _, r := range reports {
 		switch r.When {

@@ -33,5 +33,5 @@ type Source interface {
 // localSource is the default Source: one plan over every collected test.
 type localSource struct{ *schedule.Plan }
 
-func (localSource) Open() bool        { return false }
+func (localSource) Open() bool       { return false }
 func (localSource) Elsewhere() []int { return nil }

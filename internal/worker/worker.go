@@ -85,6 +85,8 @@ type Exit struct {
 	KillStage string
 	// Err is set when herd could not start or talk to the worker.
 	Err error
+	// Board is what the worker's phase board held at its end.
+	Board protocol.Board
 }
 
 // Proc is a running worker process.
@@ -165,6 +167,21 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		msgW.Close()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
+	// The phase board: a file unlinked at once, so only the worker's
+	// mapping and our descriptor keep it.
+	board, err := os.CreateTemp("", "herd-board-")
+	if err == nil {
+		os.Remove(board.Name())
+		if err = board.Truncate(protocol.BoardSize); err != nil {
+			board.Close()
+		}
+	}
+	if err != nil {
+		for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW} {
+			f.Close()
+		}
+		return nil, fmt.Errorf("start worker: phase board: %w", err)
+	}
 	outW := io.Discard
 	if spec.Stdout != nil {
 		outW = spec.Stdout
@@ -175,8 +192,9 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		protocol.EnvMagic+"="+protocol.MagicValue,
 		protocol.EnvCmdFD+"=3",
 		protocol.EnvMsgFD+"=4",
+		protocol.EnvBoardFD+"=5",
 	)
-	cmd.ExtraFiles = []*os.File{cmdR, msgW}
+	cmd.ExtraFiles = []*os.File{cmdR, msgW, board}
 	cmd.Stdin = nil
 	cmd.Stderr = errW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -184,12 +202,15 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 	if spec.Stdout != nil {
 		outR, outPW, err = os.Pipe()
 		if err != nil {
+			for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, board} {
+				f.Close()
+			}
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 		cmd.Stdout = outPW
 	}
 	if err := cmd.Start(); err != nil {
-		for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, outR, outPW} {
+		for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, outR, outPW, board} {
 			if f != nil {
 				f.Close()
 			}
@@ -309,6 +330,11 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 			<-done
 		}
 		ex := &Exit{Code: -1, StderrTail: p.stderr.String()}
+		buf := make([]byte, protocol.BoardSize)
+		if n, _ := board.ReadAt(buf, 0); n == len(buf) {
+			ex.Board = protocol.ParseBoard(buf)
+		}
+		board.Close()
 		if werr != nil {
 			ex.Err = werr
 		} else if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
