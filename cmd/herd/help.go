@@ -27,6 +27,8 @@ herd options:
                         hypothesis (default: drawn at random, printed)
   --flaky-fails         count flaky tests as failed
   --no-diagnose         do not rerun a crashed test alone to diagnose it
+  --collect-each        every worker collects the whole suite (default: each
+                        imports its share of the test files)
   --leaks warn|fail     a process or thread a test leaves running is a
                         warning (default) or fails the test
   --shard K/N           run only the K-th of N duration-balanced parts of the

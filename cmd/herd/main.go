@@ -212,6 +212,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				fmt.Sprintf("PYTEST_XDIST_WORKER_COUNT=%d", workers),
 				"PYTEST_XDIST_TESTRUNUID=" + uid,
 				fmt.Sprintf("HERD_SEED=%d", seed),
+				splitEnv(workers, cfg),
 			}
 		},
 	}
@@ -449,6 +450,16 @@ func randomHex(n int) string {
 		return fmt.Sprintf("%x", time.Now().UnixNano())
 	}
 	return hex.EncodeToString(b)
+}
+
+// splitEnv is the worker environment variable that splits collection:
+// with two workers or more, each imports its share of the test files
+// instead of all of them, unless --collect-each says otherwise.
+func splitEnv(workers int, cfg *config.Config) string {
+	if workers >= 2 && !cfg.CollectEach {
+		return protocol.EnvSplit + "=1"
+	}
+	return protocol.EnvSplit + "=0"
 }
 
 // captureOff reports whether pytest's capture is off (-s, --capture=no), so

@@ -47,6 +47,9 @@ type Config struct {
 	SeedSet bool
 	// NoDiagnose is --no-diagnose: do not rerun crashed tests alone.
 	NoDiagnose bool
+	// CollectEach is --collect-each: every worker collects the whole
+	// suite, rather than each importing its share of the files.
+	CollectEach bool
 	// LeaksFail is --leaks fail: a leaked process or thread fails the test.
 	LeaksFail bool
 	// ShardIndex and ShardCount are --shard K/N: run only the K-th (1-based)
@@ -179,6 +182,8 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			c.FlakyFails = true
 		case "--no-diagnose":
 			c.NoDiagnose = true
+		case "--collect-each":
+			c.CollectEach = true
 		case "--leaks":
 			v, err := value(name)
 			if err != nil {

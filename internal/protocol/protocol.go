@@ -35,6 +35,10 @@ const (
 	EnvMsgFD = "HERD_MSG_FD"
 	// EnvBoardFD names the worker's phase board fd (see Board).
 	EnvBoardFD = "HERD_BOARD_FD"
+	// EnvSplit set to "1" splits collection: the worker's session stops at
+	// the files, sends them (TypeFiles) and collects only those it is told
+	// to (CmdCollect) or whose tests it is handed (CmdRun).
+	EnvSplit = "HERD_SPLIT"
 )
 
 // BoardSize is the size of a worker's phase board in bytes.
@@ -72,13 +76,16 @@ const (
 	TypeHello     = "hello"
 	TypeSession   = "session"
 	TypeCollected = "collected"
-	TypeWant      = "want"
-	TypeStart     = "start"
-	TypeReport    = "report"
-	TypeDone      = "done"
-	TypeWarning   = "warning"
-	TypeDropped   = "dropped"
-	TypeBye       = "bye"
+	// TypeFiles comes in place of collected when collection is split
+	// (EnvSplit): the files the session found, none of them collected yet.
+	TypeFiles   = "files"
+	TypeWant    = "want"
+	TypeStart   = "start"
+	TypeReport  = "report"
+	TypeDone    = "done"
+	TypeWarning = "warning"
+	TypeDropped = "dropped"
+	TypeBye     = "bye"
 )
 
 // Command types sent by the controller.
@@ -93,6 +100,9 @@ const (
 	CmdStop = "stop"
 	// CmdShutdown asks the worker to finish its session and exit.
 	CmdShutdown = "shutdown"
+	// CmdCollect asks a worker that sent files to collect some of them
+	// (Files); it answers with a collected message of their tests.
+	CmdCollect = "collect"
 )
 
 // Message is one line from a worker. Type says which fields are set.
@@ -126,6 +136,9 @@ type Message struct {
 	Skips []CollectionError `json:"skips,omitempty"`
 	// IniTimeout is pytest-timeout's ini option "timeout" in seconds.
 	IniTimeout float64 `json:"ini_timeout,omitempty"`
+
+	// files: what the session's walk found, in collection order.
+	Files []File `json:"files,omitempty"`
 
 	// want: Idle is true when the worker has no test in hand, so the
 	// controller may keep it waiting; otherwise it must answer at once.
@@ -190,6 +203,13 @@ type TestInfo struct {
 	Reruns int `json:"reruns,omitempty"`
 }
 
+// File is one file-level collector of a split collection: a test module, a
+// doctest file, a plugin's file; collecting it imports it.
+type File struct {
+	ID   string `json:"id"`
+	Size int64  `json:"size,omitempty"`
+}
+
 // CollectionError is one failed collector.
 type CollectionError struct {
 	Path    string `json:"path"`
@@ -243,6 +263,8 @@ type Leak struct {
 type Command struct {
 	Type string   `json:"t"`
 	IDs  []string `json:"ids,omitempty"`
+	// Files are the node ids of the files to collect (CmdCollect).
+	Files []string `json:"files,omitempty"`
 }
 
 // ErrLineTooLong is returned by a Reader for a line longer than MaxLine.

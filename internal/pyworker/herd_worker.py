@@ -140,7 +140,10 @@ class Channel:
     def recv(self, block=True):
         """Return the next command, or None when block is False and none is
         waiting. A closed command pipe means the controller is gone."""
-        self.flush()
+        if block:
+            # Whatever waits in the buffer goes out before we wait: the
+            # controller may need it to answer.
+            self.flush()
         while True:
             cmd = self._line()
             if cmd is not None:
@@ -519,6 +522,48 @@ def _kill_tree(pid):
 _CONTROLLER_ONLY = ("rerunfailures", "pytest_rerunfailures")
 
 
+def _entry(item):
+    """What the controller learns of one collected test."""
+    path, lineno, _ = item.location
+    entry = {"id": item.nodeid, "file": path}
+    if lineno is not None:
+        entry["line"] = lineno + 1
+    markers = sorted({m.name for m in item.iter_markers()})
+    if markers:
+        entry["markers"] = markers
+    t = _timeout_of(item)
+    if t:
+        entry["timeout"] = t
+    g = _group_of(item)
+    if g:
+        entry["group"] = g
+    r = _reruns_of(item)
+    if r:
+        entry["reruns"] = r
+    return entry
+
+
+def _is_dir(node):
+    """Whether node is a directory collector (a package), whose collection
+    walks the file system but imports no test module."""
+    directory = getattr(pytest, "Directory", None)
+    if directory is not None and isinstance(node, directory):
+        return True
+    return isinstance(node, pytest.Package)
+
+
+def _splittable(config):
+    """Whether the session's collection may be split across workers:
+    --lf and --sw decide over the whole collection at once."""
+    for name in ("lf", "stepwise", "stepwise_skip"):
+        try:
+            if config.getoption(name):
+                return False
+        except (ValueError, AttributeError):
+            pass
+    return True
+
+
 class _Gateway:
     def __init__(self, workerid):
         self.id = workerid
@@ -551,6 +596,15 @@ class WorkerPlugin:
         self.deselected = 0
         self.current = None
         self.leaks = None
+        # Split collection (HERD_SPLIT=1): the session's walk stops at files
+        # (modules, doctest files, plugin files); each file is collected,
+        # which imports it, only by the worker the controller gives it to,
+        # or later by one that is handed its tests.
+        self.split = os.environ.get("HERD_SPLIT") == "1"
+        self.leaves = None
+        self.leaf_by_id = {}
+        self.expanded = set()
+        self.items = {}
 
     # -- configuration -------------------------------------------------
 
@@ -711,6 +765,83 @@ class WorkerPlugin:
             self.collect_skips.append(
                 {"path": report.nodeid or str(report.fspath), "message": _cut(_longrepr(report, self.config), MAX_LINE)}
             )
+        if report.nodeid == "" and self.split and self.leaves is None and report.passed:
+            if not _splittable(self.config):
+                self.split = False
+                return
+            # The session's report lists the top-level nodes, and pytest
+            # expands them right after this hook: keep them, expand the
+            # directories (which imports no test module), and leave pytest
+            # nothing to expand. The files wait for the controller.
+            # Collectors of one file share its node id (a module and its
+            # doctests under --doctest-modules): they go together.
+            self.leaves = []
+            for leaf in self._expand_dirs(list(report.result)):
+                if leaf.nodeid not in self.leaf_by_id:
+                    self.leaf_by_id[leaf.nodeid] = []
+                    self.leaves.append(leaf)
+                self.leaf_by_id[leaf.nodeid].append(leaf)
+            del report.result[:]
+
+    def _expand_dirs(self, nodes):
+        from _pytest.runner import collect_one_node
+
+        out = []
+        for node in nodes:
+            if _is_dir(node):
+                rep = collect_one_node(node)
+                node.ihook.pytest_collectreport(report=rep)
+                if rep.passed:
+                    out.extend(self._expand_dirs(list(rep.result)))
+            else:
+                out.append(node)
+        return out
+
+    def _collect(self, session, ids):
+        """Collect the files named by ids (those not collected yet), as
+        pytest's genitems and modifyitems would, and return their items
+        that are left."""
+        items = []
+        for leaf_id in ids:
+            if leaf_id not in self.leaf_by_id or leaf_id in self.expanded:
+                continue
+            self.expanded.add(leaf_id)
+            for leaf in self.leaf_by_id[leaf_id]:
+                if isinstance(leaf, pytest.Item):
+                    items.append(leaf)
+                else:
+                    items.extend(session.genitems(leaf))
+        if items:
+            session.config.hook.pytest_collection_modifyitems(
+                session=session, config=session.config, items=items
+            )
+            session.items.extend(items)
+            session.testscollected = len(session.items)
+            for item in items:
+                self.items.setdefault(item.nodeid, item)
+        return items
+
+    def _collect_for(self, session, nodeids):
+        """Collect, before they run, the files of tests handed to this
+        worker that it has not collected (work moved to it)."""
+        want = []
+        for nodeid in nodeids:
+            if nodeid in self.items:
+                continue
+            parts = nodeid.split("::")
+            for k in range(1, len(parts) + 1):
+                leaf_id = "::".join(parts[:k])
+                if leaf_id in self.leaf_by_id:
+                    want.append(leaf_id)
+                    break
+        if want:
+            errors, skips, deselected = self.errors, self.collect_skips, self.deselected
+            try:
+                self._collect(session, want)
+            finally:
+                # Their errors and counts were reported by the worker that
+                # collected them first.
+                self.errors, self.collect_skips, self.deselected = errors, skips, deselected
 
     def pytest_deselected(self, items):
         self.deselected += len(items)
@@ -738,37 +869,39 @@ class WorkerPlugin:
                 ini_timeout = float(config.inicfg.get("timeout") or 0)
             except (ValueError, TypeError, AttributeError):
                 ini_timeout = 0.0
-        tests = []
-        items = {}
-        for item in session.items:
-            items.setdefault(item.nodeid, item)
-            path, lineno, _ = item.location
-            entry = {"id": item.nodeid, "file": path}
-            if lineno is not None:
-                entry["line"] = lineno + 1
-            markers = sorted({m.name for m in item.iter_markers()})
-            if markers:
-                entry["markers"] = markers
-            t = _timeout_of(item)
-            if t:
-                entry["timeout"] = t
-            g = _group_of(item)
-            if g:
-                entry["group"] = g
-            r = _reruns_of(item)
-            if r:
-                entry["reruns"] = r
-            tests.append(entry)
-        self.ch.send(
-            {
-                "t": "collected",
-                "tests": tests,
-                "errors": self.errors,
-                "skips": self.collect_skips,
-                "deselected": self.deselected,
-                "ini_timeout": ini_timeout,
-            }
-        )
+        if self.split and self.leaves is not None:
+            files = []
+            for leaf in self.leaves:
+                size = 0
+                try:
+                    size = os.path.getsize(str(leaf.path))
+                except (OSError, AttributeError):
+                    pass
+                files.append({"id": leaf.nodeid, "size": size})
+            self.ch.send(
+                {
+                    "t": "files",
+                    "files": files,
+                    "errors": self.errors,
+                    "skips": self.collect_skips,
+                    "deselected": self.deselected,
+                    "ini_timeout": ini_timeout,
+                }
+            )
+        else:
+            for item in session.items:
+                self.items.setdefault(item.nodeid, item)
+            self.ch.send(
+                {
+                    "t": "collected",
+                    "tests": [_entry(item) for item in session.items],
+                    "errors": self.errors,
+                    "skips": self.collect_skips,
+                    "deselected": self.deselected,
+                    "ini_timeout": ini_timeout,
+                }
+            )
+        items = self.items
         queue = []
         seq = 0
         state = {"shutdown": False, "nomore": False}
@@ -778,8 +911,24 @@ class WorkerPlugin:
         def handle(cmd):
             kind = cmd.get("t")
             if kind == "run":
-                queue.extend(cmd.get("ids") or [])
+                ids = cmd.get("ids") or []
+                if self.leaves is not None:
+                    self._collect_for(session, ids)
+                queue.extend(ids)
                 state["nomore"] = False
+            elif kind == "collect":
+                self.errors, self.collect_skips, self.deselected = [], [], 0
+                got = self._collect(session, cmd.get("files") or [])
+                self.ch.send(
+                    {
+                        "t": "collected",
+                        "tests": [_entry(item) for item in got],
+                        "errors": self.errors,
+                        "skips": self.collect_skips,
+                        "deselected": self.deselected,
+                        "ini_timeout": ini_timeout,
+                    }
+                )
             elif kind == "none":
                 state["nomore"] = True
             elif kind == "stop":

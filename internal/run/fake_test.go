@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,6 +72,9 @@ type script struct {
 	reactDelay time.Duration
 	// hangOnShutdown makes the session never finish after shutdown.
 	hangOnShutdown bool
+	// dieOnCollect ends the process with this exit when it is told to
+	// collect its share of a split collection (an import that crashes).
+	dieOnCollect *worker.Exit
 	// badHello makes the process fail the handshake: the worker package
 	// reports ErrHandshake, kills it (SIGTERM) and forwards nothing else.
 	badHello bool
@@ -87,6 +91,10 @@ type fakeStarter struct {
 	script func(slot, gen int) script
 	// startErr, when it returns an error, makes Start fail.
 	startErr func(slot, gen int) error
+	// split makes workers split collection as herd_worker.py does under
+	// HERD_SPLIT=1: files first (one per module of the suite), then the
+	// tests of the files they are told to collect or handed tests of.
+	split bool
 
 	mu     sync.Mutex
 	procs  []*fakeProc
@@ -159,6 +167,7 @@ type fakeProc struct {
 	got      []protocol.Command // every command sent to it
 	received []string           // nodeids in its run commands
 	ran      []ranTest          // tests it started, in order
+	imported []string           // files it collected (split collection)
 	exited   bool
 }
 
@@ -197,6 +206,12 @@ func (p *fakeProc) receivedIDs() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.received...)
+}
+
+func (p *fakeProc) importedFiles() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.imported...)
 }
 
 func (p *fakeProc) ranTests() []ranTest {
@@ -289,10 +304,39 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		tests = p.f.suite
 	}
 	items := map[string]bool{}
-	for _, ti := range tests {
-		items[ti.ID] = true
+	// Split collection: the files, in order, and what collecting one
+	// gives.
+	var files []protocol.File
+	byFile := map[string][]protocol.TestInfo{}
+	imported := map[string]bool{}
+	importFile := func(f string) []protocol.TestInfo {
+		if imported[f] {
+			return nil
+		}
+		imported[f] = true
+		p.mu.Lock()
+		p.imported = append(p.imported, f)
+		p.mu.Unlock()
+		for _, ti := range byFile[f] {
+			items[ti.ID] = true
+		}
+		return byFile[f]
 	}
-	send(protocol.Message{Type: protocol.TypeCollected, Tests: tests, Errors: sc.errors, Skips: sc.skips, IniTimeout: sc.iniTimeout})
+	if p.f.split {
+		for _, ti := range tests {
+			f, _, _ := strings.Cut(ti.ID, "::")
+			if _, ok := byFile[f]; !ok {
+				files = append(files, protocol.File{ID: f, Size: 100})
+			}
+			byFile[f] = append(byFile[f], ti)
+		}
+		send(protocol.Message{Type: protocol.TypeFiles, Files: files, Errors: sc.errors, Skips: sc.skips, IniTimeout: sc.iniTimeout})
+	} else {
+		for _, ti := range tests {
+			items[ti.ID] = true
+		}
+		send(protocol.Message{Type: protocol.TypeCollected, Tests: tests, Errors: sc.errors, Skips: sc.skips, IniTimeout: sc.iniTimeout})
+	}
 	if sc.collectedSignal != nil {
 		close(sc.collectedSignal)
 	}
@@ -305,7 +349,23 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			if sc.reactDelay > 0 {
 				time.Sleep(sc.reactDelay)
 			}
+			if p.f.split {
+				for _, id := range c.IDs {
+					f, _, _ := strings.Cut(id, "::")
+					importFile(f)
+				}
+			}
 			queue = append(queue, c.IDs...)
+		case protocol.CmdCollect:
+			if sc.dieOnCollect != nil {
+				exit(*sc.dieOnCollect)
+				return "died"
+			}
+			var got []protocol.TestInfo
+			for _, f := range c.Files {
+				got = append(got, importFile(f)...)
+			}
+			send(protocol.Message{Type: protocol.TypeCollected, Tests: got})
 			nomore = false
 		case protocol.CmdNone:
 			nomore = true
@@ -333,7 +393,9 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			if !ok {
 				return
 			}
-			handle(c)
+			if handle(c) == "died" {
+				return
+			}
 			continue
 		}
 		id := queue[0]

@@ -175,6 +175,9 @@ type slotState struct {
 	// set of nodeids it collected when that differs from the run's.
 	collected bool
 	known     map[string]bool
+	// split is set when this process sent its files (split collection):
+	// it collects lazily whatever it is handed.
+	split     bool
 	queue     []int
 	current   int
 	ran       []string
@@ -221,6 +224,11 @@ type dispatcher struct {
 	tests []*testState
 	byID  map[string]int
 	plan  Source
+	// split gathers a split collection until every share is in.
+	split *splitState
+	// known caches the durations recorded by earlier runs.
+	known     map[string]time.Duration
+	knownRead bool
 	// wake is signalled by a shared-queue source when it has news.
 	wake     chan struct{}
 	pols     []schedule.Policy
@@ -430,6 +438,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.shutdown, s.stopped, s.timedOut, s.killed = false, false, false, false
 	s.diag, s.diagSent, s.diagStarted, s.diagReports = -1, false, false, nil
 	s.isolated = false
+	s.split = false
 	s.starts = 0
 	s.deadline, s.exitInfo = time.Time{}, ""
 	s.startedAt = d.now()
@@ -502,7 +511,16 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		if !d.haveColl {
 			d.iniTimeout = m.IniTimeout
 		}
-		d.onCollected(s, m)
+		if s.split {
+			d.onShare(s, m)
+		} else {
+			d.onCollected(s, m)
+		}
+	case protocol.TypeFiles:
+		if !d.haveColl {
+			d.iniTimeout = m.IniTimeout
+		}
+		d.onFiles(s, m)
 	case protocol.TypeWant:
 		s.idle = m.Idle
 		d.feed(s, !m.Idle)
@@ -547,129 +565,130 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 }
 
 func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
-	s.collected = true
-	s.startupDeaths = 0
-	d.startupStreak = 0
 	// This slot works: whatever blocked it (the deaths of others) is over.
-	s.blocked = ""
+	d.markCollected(s)
 	if !d.haveColl {
-		d.haveColl = true
-		d.run.Deselected = m.Deselected
-		for _, e := range m.Errors {
-			d.run.CollectionErrors = append(d.run.CollectionErrors, result.CollectionError{Path: e.Path, Message: e.Message})
-		}
-		var known map[string]time.Duration
-		if d.cfg.Durations != nil {
-			known = d.cfg.Durations(d.run.Info.CacheDir)
-		}
-		var lastFailed map[string]bool
-		if d.failedFirst && d.cfg.LastFailed != nil {
-			lastFailed = d.cfg.LastFailed(d.run.Info.CacheDir)
-		}
-		polFn := func(protocol.TestInfo) schedule.Policy { return schedule.Policy{} }
-		if d.cfg.Policies != nil {
-			fn, err := d.cfg.Policies(d.run.Info.Rootdir)
-			if err != nil {
-				d.fatal = err
-				d.stopWorkers()
-				return
-			}
-			polFn = fn
-		}
-		var infos []protocol.TestInfo
-		seen := make(map[string]bool, len(m.Tests))
-		for _, ti := range m.Tests {
-			if !seen[ti.ID] {
-				seen[ti.ID] = true
-				infos = append(infos, ti)
-			}
-		}
-		pols := make([]schedule.Policy, len(infos))
-		for k, ti := range infos {
-			pols[k] = polFn(ti)
-		}
-		if d.cfg.Select != nil {
-			keep, err := d.cfg.Select(infos, pols, known)
-			if err != nil {
-				d.fatal = err
-				d.stopWorkers()
-				return
-			}
-			var ki []protocol.TestInfo
-			var kp []schedule.Policy
-			for k := range infos {
-				if keep[k] {
-					ki = append(ki, infos[k])
-					kp = append(kp, pols[k])
-				}
-			}
-			d.run.Deselected += len(infos) - len(ki)
-			infos, pols = ki, kp
-		}
-		var st []schedule.Test
-		for _, ti := range infos {
-			d.byID[ti.ID] = len(d.tests)
-			res := &result.Test{NodeID: ti.ID, File: ti.File, Line: ti.Line, Markers: ti.Markers}
-			d.tests = append(d.tests, &testState{info: ti, res: res, slot: -1})
-			d.count[pending]++
-			d.run.Tests = append(d.run.Tests, res)
-			st = append(st, schedule.Test{ID: ti.ID, Estimate: known[ti.ID], First: lastFailed[ti.ID]})
-		}
-		for _, sk := range m.Skips {
-			// A module skipped at collection time is one skipped entry, as
-			// pytest counts it.
-			if _, dup := d.byID[sk.Path]; dup {
-				continue
-			}
-			d.byID[sk.Path] = len(d.tests)
-			res := &result.Test{NodeID: sk.Path, Outcome: result.Skipped, Longrepr: sk.Message, Message: skipReason(sk.Message)}
-			d.tests = append(d.tests, &testState{res: res, status: done, slot: -1})
-			d.count[done]++
-			d.run.Tests = append(d.run.Tests, res)
-		}
-		d.run.Collected = len(infos)
-		d.pols = pols
-		for k := range st {
-			if pols[k].Kind != schedule.Normal {
-				d.tests[k].res.Policy = pols[k].Kind.String()
-			}
-		}
-		if d.cfg.Queue != nil {
-			src, err := d.cfg.Queue(infos, pols, known, d.signalWake)
-			if err != nil {
-				d.fatal = err
-				d.stopWorkers()
-				return
-			}
-			d.plan = src
-		} else {
-			d.plan = localSource{schedule.NewPlan(st, d.pols, d.cfg.Workers)}
-		}
-		if d.plan.Isolated() > 0 && !d.stopping {
-			// Every isolated test discards its worker, and a new one takes
-			// a moment to start and collect. One spare process, started
-			// now, collects while others run, so a slot freed by an
-			// isolated test is filled at once. Tests still run on at most
-			// Workers processes at a time.
-			spare := &slotState{idx: len(d.slots), name: fmt.Sprintf("gw%d", len(d.slots)), current: -1, diag: -1}
-			d.slots = append(d.slots, spare)
-			d.spawn(spare)
-		}
-		d.emit(result.Event{Kind: result.Collected, Run: d.run})
-		if len(d.run.CollectionErrors) > 0 && !d.cfg.ContinueOnCollectionErrors {
-			n := len(d.run.CollectionErrors)
-			d.run.Interrupted = true
-			d.run.InterruptReason = fmt.Sprintf("%d %s during collection", n, plural(n, "error"))
-			d.stopAll("not run: the run was interrupted by collection errors")
-		} else if d.interrupted > 0 {
-			d.stopAll("not run: interrupted")
-		}
+		d.adopt(m)
 	} else if !sameCollection(d.tests, m.Tests) {
 		s.known = make(map[string]bool, len(m.Tests))
 		for _, ti := range m.Tests {
 			s.known[ti.ID] = true
 		}
 	}
+}
+
+// adopt makes m the run's collection: the tests, their policies and the
+// plan.
+func (d *dispatcher) adopt(m *protocol.Message) {
+	d.haveColl = true
+	d.run.Deselected = m.Deselected
+	for _, e := range m.Errors {
+		d.run.CollectionErrors = append(d.run.CollectionErrors, result.CollectionError{Path: e.Path, Message: e.Message})
+	}
+	known := d.durations()
+	var lastFailed map[string]bool
+	if d.failedFirst && d.cfg.LastFailed != nil {
+		lastFailed = d.cfg.LastFailed(d.run.Info.CacheDir)
+	}
+	polFn := func(protocol.TestInfo) schedule.Policy { return schedule.Policy{} }
+	if d.cfg.Policies != nil {
+		fn, err := d.cfg.Policies(d.run.Info.Rootdir)
+		if err != nil {
+			d.fatal = err
+			d.stopWorkers()
+			return
+		}
+		polFn = fn
+	}
+	var infos []protocol.TestInfo
+	seen := make(map[string]bool, len(m.Tests))
+	for _, ti := range m.Tests {
+		if !seen[ti.ID] {
+			seen[ti.ID] = true
+			infos = append(infos, ti)
+		}
+	}
+	pols := make([]schedule.Policy, len(infos))
+	for k, ti := range infos {
+		pols[k] = polFn(ti)
+	}
+	if d.cfg.Select != nil {
+		keep, err := d.cfg.Select(infos, pols, known)
+		if err != nil {
+			d.fatal = err
+			d.stopWorkers()
+			return
+		}
+		var ki []protocol.TestInfo
+		var kp []schedule.Policy
+		for k := range infos {
+			if keep[k] {
+				ki = append(ki, infos[k])
+				kp = append(kp, pols[k])
+			}
+		}
+		d.run.Deselected += len(infos) - len(ki)
+		infos, pols = ki, kp
+	}
+	var st []schedule.Test
+	for _, ti := range infos {
+		d.byID[ti.ID] = len(d.tests)
+		res := &result.Test{NodeID: ti.ID, File: ti.File, Line: ti.Line, Markers: ti.Markers}
+		d.tests = append(d.tests, &testState{info: ti, res: res, slot: -1})
+		d.count[pending]++
+		d.run.Tests = append(d.run.Tests, res)
+		st = append(st, schedule.Test{ID: ti.ID, Estimate: known[ti.ID], First: lastFailed[ti.ID], Home: d.homeOf(ti.ID)})
+	}
+	for _, sk := range m.Skips {
+		// A module skipped at collection time is one skipped entry, as
+		// pytest counts it.
+		if _, dup := d.byID[sk.Path]; dup {
+			continue
+		}
+		d.byID[sk.Path] = len(d.tests)
+		res := &result.Test{NodeID: sk.Path, Outcome: result.Skipped, Longrepr: sk.Message, Message: skipReason(sk.Message)}
+		d.tests = append(d.tests, &testState{res: res, status: done, slot: -1})
+		d.count[done]++
+		d.run.Tests = append(d.run.Tests, res)
+	}
+	d.run.Collected = len(infos)
+	d.pols = pols
+	for k := range st {
+		if pols[k].Kind != schedule.Normal {
+			d.tests[k].res.Policy = pols[k].Kind.String()
+		}
+	}
+	if d.cfg.Queue != nil {
+		src, err := d.cfg.Queue(infos, pols, known, d.signalWake)
+		if err != nil {
+			d.fatal = err
+			d.stopWorkers()
+			return
+		}
+		d.plan = src
+	} else {
+		d.plan = localSource{schedule.NewPlan(st, d.pols, d.cfg.Workers)}
+	}
+	if d.plan.Isolated() > 0 && !d.stopping {
+		// Every isolated test discards its worker, and a new one takes
+		// a moment to start and collect. One spare process, started
+		// now, collects while others run, so a slot freed by an
+		// isolated test is filled at once. Tests still run on at most
+		// Workers processes at a time.
+		spare := &slotState{idx: len(d.slots), name: fmt.Sprintf("gw%d", len(d.slots)), current: -1, diag: -1}
+		d.slots = append(d.slots, spare)
+		d.spawn(spare)
+	}
+	d.emit(result.Event{Kind: result.Collected, Run: d.run})
+	if len(d.run.CollectionErrors) > 0 && !d.cfg.ContinueOnCollectionErrors {
+		n := len(d.run.CollectionErrors)
+		d.run.Interrupted = true
+		d.run.InterruptReason = fmt.Sprintf("%d %s during collection", n, plural(n, "error"))
+		d.stopAll("not run: the run was interrupted by collection errors")
+	} else if d.interrupted > 0 {
+		d.stopAll("not run: interrupted")
+	}
+	d.offerIdle()
 }
 
 // applyOptions adopts what the pytest options say (ini addopts included)
@@ -1343,6 +1362,9 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 			// again; the other workers go on.
 			s.blocked = fmt.Sprintf("%d workers in a row died before collecting (last: %s)", s.startupDeaths, last)
 			d.respawnBlocked = s.blocked
+		}
+		if s.blocked != "" {
+			d.shareLost(s, last, ex.StderrTail)
 		}
 	}
 	if s.blocked == "" && d.shouldRespawn() {

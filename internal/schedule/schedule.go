@@ -24,12 +24,18 @@ type Test struct {
 	// First puts the test ahead of all others (pytest's --ff: the tests
 	// that failed last time run first, in collection order).
 	First bool
+	// Home is 1 + the slot whose worker collected (imported) the test's
+	// file in a split collection; 0 when every worker did. A worker goes
+	// through the units at home first, and takes others' only when its own
+	// are gone, so a file is mostly imported once.
+	Home int
 }
 
 // unit is a run of tests of one module, in collection order.
 type unit struct {
 	tests []int
 	cost  float64
+	home  int
 }
 
 // Scheduler hands out tests by index into the slice given to New. It is not
@@ -67,7 +73,7 @@ func New(tests []Test, workers int) *Scheduler {
 		mod := module(t.ID)
 		u := byMod[mod]
 		if u == nil {
-			u = &unit{}
+			u = &unit{home: t.Home}
 			byMod[mod] = u
 			order = append(order, mod)
 		}
@@ -219,14 +225,28 @@ func (s *Scheduler) chunk(u *unit, accept func(int) bool) []int {
 // half of the largest unit another worker is still going through.
 func (s *Scheduler) take(slot int) *unit {
 	delete(s.active, slot)
-	for len(s.queue) > 0 {
-		u := s.queue[0]
-		s.queue = s.queue[1:]
-		if len(u.tests) > 0 {
-			s.active[slot] = u
-			return u
+	// The first unit at home (or homeless) in queue order, else the first
+	// of another worker's.
+	pick := -1
+	for k, u := range s.queue {
+		if len(u.tests) == 0 {
+			continue
+		}
+		if u.home == 0 || u.home == slot+1 {
+			pick = k
+			break
+		}
+		if pick < 0 {
+			pick = k
 		}
 	}
+	if pick >= 0 {
+		u := s.queue[pick]
+		s.queue = append(s.queue[:pick:pick], s.queue[pick+1:]...)
+		s.active[slot] = u
+		return u
+	}
+	s.queue = s.queue[:0]
 	var victim *unit
 	for _, u := range s.active {
 		if len(u.tests) > 0 && (victim == nil || u.cost > victim.cost) {
@@ -244,7 +264,7 @@ func (s *Scheduler) take(slot int) *unit {
 		return u
 	}
 	half := s.splitPoint(victim.tests)
-	u := &unit{tests: append([]int(nil), victim.tests[half:]...)}
+	u := &unit{tests: append([]int(nil), victim.tests[half:]...), home: victim.home}
 	u.cost = s.sum(u.tests)
 	victim.tests = victim.tests[:half]
 	victim.cost -= u.cost
@@ -344,10 +364,10 @@ func (s *Scheduler) splitLong(units []*unit) []*unit {
 			out = append(out, u)
 			continue
 		}
-		rest := &unit{}
+		rest := &unit{home: u.home}
 		for _, i := range u.tests {
 			if s.cost[i] > limit {
-				out = append(out, &unit{tests: []int{i}, cost: s.cost[i]})
+				out = append(out, &unit{tests: []int{i}, cost: s.cost[i], home: u.home})
 			} else {
 				rest.tests = append(rest.tests, i)
 				rest.cost += s.cost[i]

@@ -1,0 +1,118 @@
+package run_test
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herd-run/herd/internal/protocol"
+	"github.com/herd-run/herd/internal/result"
+	"github.com/herd-run/herd/internal/run"
+	"github.com/herd-run/herd/internal/worker"
+)
+
+// TestSplitCollection: each worker collects its share of the files; the
+// run's collection is their union in collection order; every test runs
+// once; and a file is imported by one process, or two when work moved.
+func TestSplitCollection(t *testing.T) {
+	t.Parallel()
+	for _, workers := range []int{2, 3, 4} {
+		suite := suiteOf(7, 3, 9, 1, 5, 6, 2, 8)
+		f := &fakeStarter{t: t, suite: suite, testTime: time.Millisecond, split: true}
+		s := &sink{}
+		res, err := execute(t, run.Config{Workers: workers, Starter: f, Sink: s})
+		if err != nil {
+			t.Fatalf("%d workers: Execute: %v", workers, err)
+		}
+		checkRun(t, f, s, res, false)
+		if got := res.Summary()[result.Passed]; got != len(suite) || res.Collected != len(suite) {
+			t.Fatalf("%d workers: %d passed, %d collected, want %d", workers, got, res.Collected, len(suite))
+		}
+		for i, tr := range res.Tests {
+			if tr.NodeID != suite[i].ID {
+				t.Fatalf("%d workers: result %d is %s, want %s (collection order)", workers, i, tr.NodeID, suite[i].ID)
+			}
+		}
+		// The shares: each first-generation worker was told to collect
+		// some files; together they are every file, once.
+		var shared []string
+		imports := map[string]int{}
+		for _, p := range f.allProcs() {
+			for _, c := range p.commands() {
+				if c.Type == protocol.CmdCollect {
+					shared = append(shared, c.Files...)
+				}
+			}
+			for _, file := range p.importedFiles() {
+				imports[file]++
+			}
+		}
+		sort.Strings(shared)
+		want := []string{"mod0.py", "mod1.py", "mod2.py", "mod3.py", "mod4.py", "mod5.py", "mod6.py", "mod7.py"}
+		if !slices.Equal(shared, want) {
+			t.Errorf("%d workers: shares cover %v, want every file once: %v", workers, shared, want)
+		}
+		// Work moves at the end (an idle worker takes half of a busy
+		// one's module), and the taker imports that module too: a few
+		// extra imports, against one per file and worker when every
+		// worker collects everything.
+		extra := 0
+		for _, n := range imports {
+			extra += n - 1
+		}
+		if len(imports) != len(want) || extra > 2*workers {
+			t.Errorf("%d workers: imports %v (%d extra): want every file, and at most %d extra imports", workers, imports, extra, 2*workers)
+		}
+	}
+}
+
+// TestSplitCollectionShareCrashes: a worker that dies each time it
+// collects its share (an import that segfaults) is replaced until the slot
+// is given up; its files become collection errors, and the run stops as
+// pytest does after a collection error.
+func TestSplitCollectionShareCrashes(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(4, 4, 4, 4)
+	f := &fakeStarter{t: t, suite: suite, split: true,
+		script: func(slot, gen int) script {
+			if slot == 1 {
+				return script{dieOnCollect: &worker.Exit{Code: -1, Signal: "SIGSEGV", StderrTail: "Fatal Python error: Segmentation fault"}}
+			}
+			return script{}
+		}}
+	s := &sink{}
+	res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s})
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	checkRun(t, f, s, res, false)
+	if n := len(f.procsOf(1)); n != 3 {
+		t.Errorf("slot 1 started %d processes, want 3 (then given up)", n)
+	}
+	if len(res.CollectionErrors) == 0 || !res.Interrupted {
+		t.Fatalf("collection errors %v, interrupted %v: want the crashed share's files as errors, and an interrupted run", res.CollectionErrors, res.Interrupted)
+	}
+	for _, e := range res.CollectionErrors {
+		if !strings.Contains(e.Message, "SIGSEGV") || !strings.Contains(e.Message, "Segmentation fault") {
+			t.Errorf("collection error for %s says %q: want the signal and the stderr tail", e.Path, e.Message)
+		}
+	}
+	for _, tr := range res.Tests {
+		if tr.Outcome != result.NotRun {
+			t.Errorf("%s is %s, want not_run after collection errors", tr.NodeID, tr.Outcome)
+		}
+	}
+	// With --continue-on-collection-errors the other share's tests run.
+	f2 := &fakeStarter{t: t, suite: suite, split: true, script: f.script}
+	s2 := &sink{}
+	res, err = execute(t, run.Config{Workers: 2, Starter: f2, Sink: s2, ContinueOnCollectionErrors: true})
+	if err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	checkRun(t, f2, s2, res, false)
+	if res.Summary()[result.Passed] == 0 || res.Summary()[result.Passed]+4*len(res.CollectionErrors) != len(suite) {
+		t.Errorf("summary %v with %d collection errors: want the surviving share's tests passed", res.Summary(), len(res.CollectionErrors))
+	}
+}
