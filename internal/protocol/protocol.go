@@ -157,6 +157,11 @@ type Message struct {
 	// Spawned says the test started a process: the controller then looks
 	// for orphans it left at once.
 	Spawned bool `json:"spawned,omitempty"`
+	// PassedPhases lists, one letter each (s, c, t), the phases that
+	// passed plainly: no output, no category of a plugin's. Their reports
+	// are not sent; PassedDurations holds their durations in that order.
+	PassedPhases    string    `json:"pp,omitempty"`
+	PassedDurations []float64 `json:"pd,omitempty"`
 
 	// dropped: tests the worker will not run after a stop.
 	IDs []string `json:"ids,omitempty"`
@@ -234,6 +239,31 @@ type Report struct {
 	HeadLine string    `json:"head,omitempty"`
 	Sections []Section `json:"sections,omitempty"`
 	WasXfail string    `json:"wasxfail,omitempty"`
+}
+
+// PassedReports returns the reports a done message stands for in
+// PassedPhases: what pytest reports for a phase that passed, with its
+// duration.
+func (m *Message) PassedReports() []Report {
+	out := make([]Report, 0, len(m.PassedPhases))
+	for k, c := range m.PassedPhases {
+		r := Report{Outcome: "passed"}
+		switch c {
+		case 's':
+			r.When = "setup"
+		case 'c':
+			r.When, r.Category = "call", "passed"
+		case 't':
+			r.When = "teardown"
+		default:
+			continue
+		}
+		if k < len(m.PassedDurations) {
+			r.Duration = m.PassedDurations[k]
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // Section is one captured-output section.
@@ -320,6 +350,17 @@ func (r *Reader) ReadLine() ([]byte, error) {
 		}
 		return bytes.TrimRight(r.buf, "\n"), nil
 	}
+}
+
+// HasLine reports whether a whole line is already buffered, so that the
+// next Read returns without waiting for the peer.
+func (r *Reader) HasLine() bool {
+	n := r.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := r.r.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // Read decodes the next message.

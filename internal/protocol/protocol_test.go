@@ -268,3 +268,26 @@ func TestParseBoard(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderHasLine: HasLine says whether the next Read can return without
+// waiting: a whole line is buffered, not just part of one.
+func TestReaderHasLine(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := protocol.NewReader(pr, 1024)
+	go func() {
+		pw.Write([]byte("{\"t\":\"start\",\"id\":\"a\"}\n{\"t\":\"done\",\"id\":\"a\"}\n{\"t\":\"sta"))
+	}()
+	if _, err := r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.HasLine() {
+		t.Fatal("HasLine = false with a whole line buffered")
+	}
+	if m, err := r.Read(); err != nil || m.Type != "done" {
+		t.Fatalf("Read = %+v, %v", m, err)
+	}
+	if r.HasLine() {
+		t.Fatal("HasLine = true with only part of a line buffered")
+	}
+	pw.Close()
+}

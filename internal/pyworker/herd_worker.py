@@ -596,6 +596,7 @@ class WorkerPlugin:
         self.deselected = 0
         self.current = None
         self.leaks = None
+        self.passed_phases, self.passed_durs = "", []
         # Split collection (HERD_SPLIT=1): the session's walk stops at files
         # (modules, doctest files, plugin files); each file is collected,
         # which imports it, only by the worker the controller gives it to,
@@ -985,6 +986,7 @@ class WorkerPlugin:
                 continue
             nextitem = items.get(queue[0]) if queue else None
             self.current = nodeid
+            self.passed_phases, self.passed_durs = "", []
             seq += 1
             self.ch.phase(seq, "setup")
             self.ch.send({"t": "start", "id": nodeid})
@@ -994,6 +996,8 @@ class WorkerPlugin:
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             dur = time.perf_counter() - start
             done = {"t": "done", "id": nodeid, "dur": dur}
+            if self.passed_phases:
+                done["pp"], done["pd"] = self.passed_phases, self.passed_durs
             found = leaks.check(session, before)
             if found:
                 done["leaks"] = found
@@ -1026,7 +1030,18 @@ class WorkerPlugin:
         sections = _sections(config, report)
         if sections and (report.failed or report.when == "call" or report.when == "teardown"):
             msg["sections"] = sections
-        self.ch.post({"t": "report", "id": report.nodeid, "report": msg})
+        if (
+            report.passed
+            and report.nodeid == self.current
+            and category == ("passed" if report.when == "call" else "")
+            and len(msg) == 4
+        ):
+            # A phase that passed plainly rides on the test's done message:
+            # one letter and its duration, not a message of its own.
+            self.passed_phases += report.when[0]
+            self.passed_durs.append(report.duration)
+        else:
+            self.ch.post({"t": "report", "id": report.nodeid, "report": msg})
         if report.when == "setup":
             self.ch.phase(None, "call")
         elif report.when == "call":

@@ -111,7 +111,7 @@ type runFinishedEvent struct {
 // Handle writes ev as one line. Events of unknown kinds are written with
 // the common keys only.
 func (e *EventWriter) Handle(ev result.Event) {
-	if e.err != nil {
+	if e.err != nil || ev.Kind == result.Tick {
 		return
 	}
 	head := eventHead{V: EventsVersion, Event: ev.Kind, Time: seconds(ev.Time)}

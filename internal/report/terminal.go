@@ -71,6 +71,9 @@ type Terminal struct {
 	running map[string]string
 	// lastTime is the latest event time, for the status line's ETA.
 	lastTime time.Duration
+	// lastFlush is when output was last written; dirty says some waits.
+	lastFlush time.Duration
+	dirty     bool
 	// collected is set once the Collected event came; the status line is
 	// shown only from then on.
 	collected bool
@@ -142,8 +145,28 @@ func (t *Terminal) Handle(ev result.Event) {
 			t.runFinished(ev.Run)
 		}
 	}
+	switch ev.Kind {
+	case result.TestStarted, result.TestFinished:
+		// Tests come and go by the thousand: their output is written at
+		// most every flushEvery, and at the next tick at the latest.
+		if ev.Time-t.lastFlush < flushEvery {
+			t.dirty = true
+			return
+		}
+	case result.Tick:
+		if !t.dirty {
+			return
+		}
+	}
+	t.lastFlush = ev.Time
+	t.dirty = false
 	t.flush()
 }
+
+// flushEvery is how long the terminal holds back progress output: 50 ms is
+// below what a reader notices, and a run of fast tests then costs one write
+// per 50 ms, not one per test.
+const flushEvery = 50 * time.Millisecond
 
 // flush writes what the event produced. On a TTY the status line is
 // erased first and redrawn under any new permanent output.

@@ -263,6 +263,7 @@ func TestTerminalTTYStatusFitsWidth(t *testing.T) {
 	term.Handle(result.Event{Kind: result.Collected, Run: run})
 	b.Reset()
 	term.Handle(result.Event{Kind: result.TestStarted, Worker: "gw0", NodeID: "test_a.py::test_with_a_rather_long_name"})
+	term.Handle(result.Event{Kind: result.Tick})
 	status := strings.TrimPrefix(b.String(), "\r\x1b[K")
 	if want := "[0/8] | running: gw0 test_a.py::test_wi"; status != want {
 		t.Errorf("status = %q, want %q (39 columns)", status, want)
@@ -291,6 +292,7 @@ func TestTerminalWorkerDiedBetweenLetters(t *testing.T) {
 	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Message: "exit code 1"})
 	term.Handle(result.Event{Kind: result.TestFinished, Worker: "gw0", Test: run.Tests[1]})
 	term.Handle(result.Event{Kind: result.TestFinished, Worker: "gw0", Test: run.Tests[2]})
+	term.Handle(result.Event{Kind: result.Tick})
 	want := "collected 3 items\n" +
 		"\n" +
 		".\n" +

@@ -287,6 +287,10 @@ const (
 	TestStarted   EventKind = "test_started"
 	TestFinished  EventKind = "test_finished"
 	RunFinished   EventKind = "run_finished"
+	// Tick comes about every 100 ms while the run goes on, and says only
+	// that time passed: a reporter that holds output back writes it then.
+	// The event stream leaves it out.
+	Tick EventKind = "tick"
 )
 
 // Event is one thing that happened during a run. Every reporter reads the same

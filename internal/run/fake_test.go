@@ -463,12 +463,17 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			exit(worker.Exit{Code: -1, Signal: b.crash, StderrTail: "Fatal Python error: Segmentation fault\n\nCurrent thread 0x01:\n  File \"" + id + "\"\n"})
 			return
 		}
+		// A plain pass goes as herd_worker.py sends it: its phases ride
+		// on done.
+		compact := b.reports == nil && !b.hang
 		for i := range reports {
 			r := reports[i]
 			if b.hang && r.When != "setup" {
 				break
 			}
-			send(protocol.Message{Type: protocol.TypeReport, ID: id, Report: &r})
+			if !compact {
+				send(protocol.Message{Type: protocol.TypeReport, ID: id, Report: &r})
+			}
 		}
 		if b.hang && !wait(nil) {
 			return
@@ -479,7 +484,11 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		if p.f.testTime > 0 {
 			time.Sleep(p.f.testTime)
 		}
-		send(protocol.Message{Type: protocol.TypeDone, ID: id, Duration: 0.001, Leaks: b.leaks})
+		done := protocol.Message{Type: protocol.TypeDone, ID: id, Duration: 0.001, Leaks: b.leaks}
+		if compact {
+			done.PassedPhases, done.PassedDurations = "sct", []float64{0.0001, 0.0008, 0.0001}
+		}
+		send(done)
 		finished++
 	}
 	if sc.hangOnShutdown {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -328,6 +329,7 @@ func (d *dispatcher) loop() (*result.Run, error) {
 			d.handle(ev)
 		case <-ticker.C:
 			d.checkDeadlines()
+			d.emit(result.Event{Kind: result.Tick})
 		case <-d.wake:
 			d.onWake()
 		case _, ok := <-d.cfg.Interrupts:
@@ -482,6 +484,11 @@ func (d *dispatcher) handle(ev worker.Event) {
 	case ev.Msg != nil:
 		s.lastMsg = d.now()
 		d.onMessage(s, ev.Msg)
+	case len(ev.Msgs) > 0:
+		s.lastMsg = d.now()
+		for _, m := range ev.Msgs {
+			d.onMessage(s, m)
+		}
 	}
 }
 
@@ -539,7 +546,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			}
 		}
 	case protocol.TypeDone:
-		d.onDone(s, m.ID, m.Leaks, m.Spawned)
+		d.onDone(s, m)
 	case protocol.TypeDropped:
 		for _, id := range m.IDs {
 			i, ok := d.byID[id]
@@ -975,7 +982,8 @@ func (d *dispatcher) removeQueued(s *slotState, i int) {
 	}
 }
 
-func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak, spawned bool) {
+func (d *dispatcher) onDone(s *slotState, m *protocol.Message) {
+	id, leaks, spawned := m.ID, m.Leaks, m.Spawned
 	i, ok := d.byID[id]
 	if !ok {
 		return
@@ -983,7 +991,7 @@ func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak, spaw
 	t := d.tests[i]
 	if s.diag == i {
 		rerun := &result.Test{NodeID: id}
-		finalize(rerun, s.diagReports)
+		finalize(rerun, withPassed(s.diagReports, m))
 		d.diagnose(i, rerun, "")
 		s.diag = -1
 		s.deadline = time.Time{}
@@ -995,6 +1003,7 @@ func (d *dispatcher) onDone(s *slotState, id string, leaks []protocol.Leak, spaw
 	s.current = -1
 	s.deadline = time.Time{}
 	s.ran = append(s.ran, id)
+	t.reports = withPassed(t.reports, m)
 	finalize(t.res, t.reports)
 	if t.lost != "" {
 		t.res.Outcome = result.Error
@@ -1563,6 +1572,18 @@ func describeExit(ex *worker.Exit) string {
 	default:
 		return fmt.Sprintf("exit code %d", ex.Code)
 	}
+}
+
+// withPassed adds to reports those that done message m stands for (phases
+// that passed plainly), in phase order.
+func withPassed(reports []protocol.Report, m *protocol.Message) []protocol.Report {
+	if m.PassedPhases == "" {
+		return reports
+	}
+	all := append(m.PassedReports(), reports...)
+	order := map[string]int{"setup": 0, "call": 1, "teardown": 2}
+	sort.SliceStable(all, func(a, b int) bool { return order[all[a].When] < order[all[b].When] })
+	return all
 }
 
 // phaseOf says in which phase the running test ended: the worker's phase

@@ -62,15 +62,23 @@ type Spec struct {
 	Stdout io.Writer
 }
 
-// Event is something that happened to one worker process. Msg, ProtoErr and
-// Exit are exclusive; Exit is always the last event of a process.
+// Event is something that happened to one worker process. Msg (or Msgs),
+// ProtoErr and Exit are exclusive; Exit is always the last event of a
+// process.
 type Event struct {
-	Slot     int
-	Gen      int
-	Msg      *protocol.Message
+	Slot int
+	Gen  int
+	Msg  *protocol.Message
+	// Msgs are messages that arrived together (a worker writes a test's
+	// messages in one go), in order: one event, not one each.
+	Msgs     []*protocol.Message
 	ProtoErr error
 	Exit     *Exit
 }
+
+// maxBatch bounds the messages one Event carries: enough to take a test's
+// messages in one event, few enough that no event holds up the dispatcher.
+const maxBatch = 64
 
 // Exit says how a worker process ended.
 type Exit struct {
@@ -271,9 +279,17 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		// refused is set after a failed handshake: the worker is being
 		// killed and nothing else it says is trusted.
 		refused := false
+		var batch []*protocol.Message
+		flush := func() {
+			if len(batch) > 0 {
+				emit(Event{Msgs: batch})
+				batch = nil
+			}
+		}
 		for {
 			m, err := r.Read()
 			if err != nil {
+				flush()
 				if errors.Is(err, io.EOF) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed) {
 					hello.Stop()
 					if first {
@@ -299,7 +315,10 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 					continue
 				}
 			}
-			emit(Event{Msg: m})
+			batch = append(batch, m)
+			if len(batch) >= maxBatch || !r.HasLine() {
+				flush()
+			}
 		}
 	}()
 

@@ -180,6 +180,9 @@ type harness struct {
 	gen    int
 	dir    string
 	exited bool
+	// pending holds the rest of a batch of messages (Event.Msgs), handed
+	// out one per next.
+	pending []worker.Event
 }
 
 func realPath(t *testing.T, p string) string {
@@ -237,10 +240,22 @@ func startHelper(t *testing.T, mode string, stdout *lockedBuffer, args ...string
 // next returns the next event, failing the test if none comes in time.
 func (h *harness) next() worker.Event {
 	h.t.Helper()
+	if len(h.pending) > 0 {
+		ev := h.pending[0]
+		h.pending = h.pending[1:]
+		return ev
+	}
 	select {
 	case ev := <-h.events:
 		if ev.Slot != h.slot || ev.Gen != h.gen {
 			h.t.Fatalf("event for slot %d gen %d, want %d/%d", ev.Slot, ev.Gen, h.slot, h.gen)
+		}
+		if len(ev.Msgs) > 0 {
+			// One message per event, as the worker wrote them.
+			for _, m := range ev.Msgs {
+				h.pending = append(h.pending, worker.Event{Slot: ev.Slot, Gen: ev.Gen, Msg: m})
+			}
+			return h.next()
 		}
 		if ev.Exit != nil {
 			h.exited = true
