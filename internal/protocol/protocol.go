@@ -369,6 +369,9 @@ func (r *Reader) Read() (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m, ok := decodeFast(line); ok {
+		return m, nil
+	}
 	var m Message
 	if err := json.Unmarshal(line, &m); err != nil {
 		return nil, fmt.Errorf("decode message: %w", err)

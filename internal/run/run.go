@@ -1003,8 +1003,10 @@ func (d *dispatcher) onDone(s *slotState, m *protocol.Message) {
 	s.current = -1
 	s.deadline = time.Time{}
 	s.ran = append(s.ran, id)
-	t.reports = withPassed(t.reports, m)
-	finalize(t.res, t.reports)
+	finalize(t.res, withPassed(t.reports, m))
+	// The result holds what the reports said; a run of 100,000 tests
+	// should not keep them twice.
+	t.reports = nil
 	if t.lost != "" {
 		t.res.Outcome = result.Error
 		t.res.Message = "herd could not read a message of the worker about this test: " + t.lost
