@@ -78,14 +78,18 @@ const (
 	TypeCollected = "collected"
 	// TypeFiles comes in place of collected when collection is split
 	// (EnvSplit): the files the session found, none of them collected yet.
-	TypeFiles   = "files"
-	TypeWant    = "want"
-	TypeStart   = "start"
-	TypeReport  = "report"
-	TypeDone    = "done"
-	TypeWarning = "warning"
-	TypeDropped = "dropped"
-	TypeBye     = "bye"
+	TypeFiles = "files"
+	// TypeCollecting says the worker collects files (Files) it was not
+	// given at first, because it was handed their tests; it may be silent
+	// for as long as a collection takes.
+	TypeCollecting = "collecting"
+	TypeWant       = "want"
+	TypeStart      = "start"
+	TypeReport     = "report"
+	TypeDone       = "done"
+	TypeWarning    = "warning"
+	TypeDropped    = "dropped"
+	TypeBye        = "bye"
 )
 
 // Command types sent by the controller.
@@ -315,6 +319,11 @@ func NewReader(r io.Reader, max int) *Reader {
 // ReadLine returns the next line without its newline. A line longer than the
 // limit is discarded up to its newline and reported as ErrLineTooLong.
 func (r *Reader) ReadLine() ([]byte, error) {
+	if cap(r.buf) > 1<<20 {
+		// A collection of 100,000 tests is one line of megabytes; the
+		// lines after it are small, and need not keep its buffer.
+		r.buf = nil
+	}
 	r.buf = r.buf[:0]
 	tooLong := false
 	for {

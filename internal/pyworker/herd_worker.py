@@ -836,6 +836,9 @@ class WorkerPlugin:
                     want.append(leaf_id)
                     break
         if want:
+            # Importing a file can take long: the controller must not take
+            # the silence for a stuck worker.
+            self.ch.send({"t": "collecting", "files": [{"id": f} for f in want]})
             errors, skips, deselected = self.errors, self.collect_skips, self.deselected
             try:
                 self._collect(session, want)

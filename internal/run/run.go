@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -177,19 +178,22 @@ type slotState struct {
 	collected bool
 	known     map[string]bool
 	// split is set when this process sent its files (split collection):
-	// it collects lazily whatever it is handed.
-	split     bool
-	queue     []int
-	current   int
-	ran       []string
-	idle      bool
-	shutdown  bool
-	stopped   bool
-	deadline  time.Time
-	timedOut  bool
-	killed    bool
-	exitInfo  string
-	startedAt time.Time
+	// it collects lazily whatever it is handed. collectingSince is when
+	// it last said it collects such files: CollectTimeout, not
+	// StuckTimeout, bounds its silence then.
+	split           bool
+	collectingSince time.Time
+	queue           []int
+	current         int
+	ran             []string
+	idle            bool
+	shutdown        bool
+	stopped         bool
+	deadline        time.Time
+	timedOut        bool
+	killed          bool
+	exitInfo        string
+	startedAt       time.Time
 	// proc is this process's entry in the dispatcher's pids.
 	proc *procInfo
 	// startupDeaths counts this slot's processes in a row that died before
@@ -440,7 +444,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.shutdown, s.stopped, s.timedOut, s.killed = false, false, false, false
 	s.diag, s.diagSent, s.diagStarted, s.diagReports = -1, false, false, nil
 	s.isolated = false
-	s.split = false
+	s.split, s.collectingSince = false, time.Time{}
 	s.starts = 0
 	s.deadline, s.exitInfo = time.Time{}, ""
 	s.startedAt = d.now()
@@ -523,6 +527,8 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		} else {
 			d.onCollected(s, m)
 		}
+	case protocol.TypeCollecting:
+		s.collectingSince = d.now()
 	case protocol.TypeFiles:
 		if !d.haveColl {
 			d.iniTimeout = m.IniTimeout
@@ -607,7 +613,8 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 		}
 		polFn = fn
 	}
-	var infos []protocol.TestInfo
+	// Drop duplicate node ids in place: the message is ours.
+	infos := m.Tests[:0]
 	seen := make(map[string]bool, len(m.Tests))
 	for _, ti := range m.Tests {
 		if !seen[ti.ID] {
@@ -615,6 +622,7 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 			infos = append(infos, ti)
 		}
 	}
+	seen = nil
 	pols := make([]schedule.Policy, len(infos))
 	for k, ti := range infos {
 		pols[k] = polFn(ti)
@@ -637,11 +645,23 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 		d.run.Deselected += len(infos) - len(ki)
 		infos, pols = ki, kp
 	}
-	var st []schedule.Test
-	for _, ti := range infos {
+	// One allocation for all the tests' states and one for their results:
+	// a run of 100,000 tests then costs the collector two objects, not
+	// 200,000.
+	st := make([]schedule.Test, 0, len(infos))
+	states := make([]testState, len(infos))
+	results := make([]result.Test, len(infos))
+	d.tests = slices.Grow(d.tests, len(infos)+len(m.Skips))
+	d.run.Tests = slices.Grow(d.run.Tests, len(infos)+len(m.Skips))
+	if len(d.byID) == 0 {
+		d.byID = make(map[string]int, len(infos)+len(m.Skips))
+	}
+	for k, ti := range infos {
 		d.byID[ti.ID] = len(d.tests)
-		res := &result.Test{NodeID: ti.ID, File: ti.File, Line: ti.Line, Markers: ti.Markers}
-		d.tests = append(d.tests, &testState{info: ti, res: res, slot: -1})
+		res := &results[k]
+		*res = result.Test{NodeID: ti.ID, File: ti.File, Line: ti.Line, Markers: ti.Markers}
+		states[k] = testState{info: ti, res: res, slot: -1}
+		d.tests = append(d.tests, &states[k])
 		d.count[pending]++
 		d.run.Tests = append(d.run.Tests, res)
 		st = append(st, schedule.Test{ID: ti.ID, Estimate: known[ti.ID], First: lastFailed[ti.ID], Home: d.homeOf(ti.ID)})
@@ -1254,7 +1274,8 @@ func (d *dispatcher) checkDeadlines() {
 			s.killed = true
 			s.h.Kill(true)
 			continue
-		case s.collected && s.current < 0 && !s.idle && !s.shutdown && !s.diagStarted && now.Sub(s.lastMsg) > StuckTimeout:
+		case s.collected && s.current < 0 && !s.idle && !s.shutdown && !s.diagStarted && now.Sub(s.lastMsg) > StuckTimeout &&
+			now.Sub(s.collectingSince) > CollectTimeout:
 			s.exitInfo = fmt.Sprintf("stuck outside any test: silent for %s between tests", StuckTimeout)
 			s.killed = true
 			s.h.Kill(true)
