@@ -72,6 +72,9 @@ type script struct {
 	reactDelay time.Duration
 	// hangOnShutdown makes the session never finish after shutdown.
 	hangOnShutdown bool
+	// slowImport holds a lazy import (of a file whose tests the worker
+	// was handed) until it is closed.
+	slowImport chan struct{}
 	// dieOnCollect ends the process with this exit when it is told to
 	// collect its share of a split collection (an import that crashes).
 	dieOnCollect *worker.Exit
@@ -352,6 +355,13 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			if p.f.split {
 				for _, id := range c.IDs {
 					f, _, _ := strings.Cut(id, "::")
+					if imported[f] {
+						continue
+					}
+					send(protocol.Message{Type: protocol.TypeCollecting, Files: []protocol.File{{ID: f}}})
+					if sc.slowImport != nil && !wait(sc.slowImport) {
+						return "died"
+					}
 					importFile(f)
 				}
 			}

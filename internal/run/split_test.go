@@ -116,3 +116,45 @@ func TestSplitCollectionShareCrashes(t *testing.T) {
 		t.Errorf("summary %v with %d collection errors: want the surviving share's tests passed", res.Summary(), len(res.CollectionErrors))
 	}
 }
+
+// TestSplitCollectionSlowImport: a worker that imports a file it was handed
+// (work moved to it) says so, and may then be silent for longer than
+// StuckTimeout without being killed as stuck.
+func TestSplitCollectionSlowImport(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(10)
+	gate := make(chan struct{})
+	f := &fakeStarter{t: t, suite: suite, split: true, testTime: 10 * time.Millisecond,
+		script: func(slot, gen int) script {
+			if slot == 1 {
+				return script{slowImport: gate}
+			}
+			return script{}
+		}}
+	s := &sink{}
+	c := &clock{}
+	go func() {
+		waitFor(t, "a lazy import", func() bool {
+			for _, p := range f.procsOf(1) {
+				for _, cmd := range p.commands() {
+					if cmd.Type == protocol.CmdRun {
+						return true
+					}
+				}
+			}
+			return false
+		})
+		time.Sleep(20 * time.Millisecond)
+		c.advance(run.StuckTimeout + time.Second)
+		time.Sleep(300 * time.Millisecond)
+		close(gate)
+	}()
+	res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRun(t, f, s, res, false)
+	if res.WorkerDeaths != 0 || res.Summary()[result.Passed] != len(suite) {
+		t.Errorf("%d worker deaths, summary %v: want none killed as stuck, every test passed", res.WorkerDeaths, res.Summary())
+	}
+}
