@@ -412,6 +412,9 @@ func readTrace(path string, start time.Time) *Trace {
 			get(pid).first = ts
 		case "finish":
 			get(pid).finish = ts
+			if _, ok := items[pid]; ok && n > items[pid] {
+				items[pid] = n
+			}
 		case "import":
 			tr.Imports++
 			importPIDs[pid] = true

@@ -15,7 +15,9 @@ import (
 //	start     <pid> <unix time> 0      pytest_sessionstart
 //	collected <pid> <unix time> <n>    pytest_collection_finish, n items
 //	first     <pid> <unix time> 0      first pytest_runtest_logstart
-//	finish    <pid> <unix time> 0      pytest_sessionfinish
+//	finish    <pid> <unix time> <n>    pytest_sessionfinish; n items collected
+//	                                   in all (herd's split collection
+//	                                   collects after collection_finish)
 //	import    <pid> <unix time> 0      a helper module was imported (import-heavy)
 //	fixture   <pid> <unix time> 0      a module fixture was set up (module-fixtures)
 //
@@ -53,8 +55,15 @@ def pytest_runtest_logstart(nodeid, location):
         _log("first")
 
 
+_items = [0]
+
+
+def pytest_itemcollected(item):
+    _items[0] += 1
+
+
 def pytest_sessionfinish(session):
-    _log("finish")
+    _log("finish", _items[0])
 `
 
 // traceSnippet is inlined where a suite file logs an event of its own.
