@@ -226,13 +226,14 @@ func (s *Scheduler) chunk(u *unit, accept func(int) bool) []int {
 func (s *Scheduler) take(slot int) *unit {
 	delete(s.active, slot)
 	// The first unit at home (or homeless) in queue order, else the first
-	// of another worker's.
+	// of another worker's. A long test standing alone goes to whoever asks
+	// first: the makespan matters more than one more import of its file.
 	pick := -1
 	for k, u := range s.queue {
 		if len(u.tests) == 0 {
 			continue
 		}
-		if u.home == 0 || u.home == slot+1 {
+		if u.home == 0 || u.home == slot+1 || s.alone(u) {
 			pick = k
 			break
 		}

@@ -61,3 +61,47 @@ func TestSkewedMakespan(t *testing.T) {
 		t.Run(fmt.Sprintf("%d workers", w), func(t *testing.T) { run(t, w) })
 	}
 }
+
+// TestSkewedMakespanSplitCollection: the same with a split collection, as
+// ShareFiles gives it on a second run (the file of long tests is one
+// worker's, the short files the other's), and with the worker's lookahead
+// (it asks for its next chunk when it starts the last test it holds). The
+// long tests must still spread over the workers.
+func TestSkewedMakespanSplitCollection(t *testing.T) {
+	t.Parallel()
+	var tests []Test
+	for m := 0; m < 10; m++ {
+		for k := 0; k < 20; k++ {
+			tests = append(tests, Test{ID: fmt.Sprintf("test_s%d.py::test_%d", m, k), Estimate: 10 * time.Millisecond, Home: 2})
+		}
+	}
+	for k := 0; k < 4; k++ {
+		tests = append(tests, Test{ID: fmt.Sprintf("test_zlong.py::test_long%d", k), Estimate: 1500 * time.Millisecond, Home: 1})
+	}
+	s := New(tests, 2)
+	ask := []float64{0, 0.001} // slot 0 asks first
+	busy := []float64{0, 0}
+	for s.Remaining() > 0 {
+		w := 0
+		if ask[1] < ask[0] {
+			w = 1
+		}
+		chunk := s.Next(w, nil)
+		if len(chunk) == 0 {
+			ask[w] = 1e18
+			continue
+		}
+		start := max(busy[w], ask[w])
+		var sum float64
+		for _, i := range chunk {
+			sum += tests[i].Estimate.Seconds()
+		}
+		busy[w] = start + sum
+		ask[w] = busy[w] - tests[chunk[len(chunk)-1]].Estimate.Seconds()
+	}
+	makespan := max(busy[0], busy[1])
+	bound := 8.0 / 2
+	if makespan > 1.1*bound {
+		t.Errorf("makespan %.2fs, lower bound %.2fs (%.2fx, want <= 1.1x)", makespan, bound, makespan/bound)
+	}
+}
