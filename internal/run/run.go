@@ -387,6 +387,11 @@ func (d *dispatcher) finished() bool {
 		// replacement is allowed to start.
 		return true
 	}
+	if d.fatal != nil {
+		// A configuration error ended the run before any test (a bad
+		// policy table, a queue that refused this machine's tests).
+		return true
+	}
 	if d.count[done] != len(d.tests) {
 		return false
 	}

@@ -1,6 +1,7 @@
 package run_test
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -120,5 +121,22 @@ func TestQueueSource(t *testing.T) {
 		if n := f.startCount(suite[i].ID); n != 0 {
 			t.Errorf("%s ran elsewhere but started %d times here", suite[i].ID, n)
 		}
+	}
+}
+
+// TestQueueRefused: a queue that refuses this run's tests (another machine
+// collected different ones) ends the run with its error, at once.
+func TestQueueRefused(t *testing.T) {
+	t.Parallel()
+	f := &fakeStarter{t: t, suite: suiteOf(3, 3)}
+	refused := errors.New("the run was seeded with other tests")
+	_, err := execute(t, run.Config{
+		Workers: 2, Starter: f, Sink: &sink{},
+		Queue: func([]protocol.TestInfo, []schedule.Policy, map[string]time.Duration, func()) (run.Source, error) {
+			return nil, refused
+		},
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("Execute = %v, want the queue's error", err)
 	}
 }
