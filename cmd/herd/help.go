@@ -4,6 +4,7 @@ package main
 const helpText = `usage: herd [herd options] [pytest arguments]
        herd doctor [--json] [--python PATH] [paths...]
        herd report merge [--junitxml PATH] [--report-html PATH] [--report-json PATH] FILES...
+       herd report --queue URL --run-id ID [--wait DURATION] [--junitxml PATH] ...
        herd durations merge FILES... [-o PATH]
 
 Runs a pytest suite across supervised worker processes. Use it where you ran
@@ -34,6 +35,15 @@ herd options:
   --shard K/N           run only the K-th of N duration-balanced parts of the
                         selected tests (1 <= K <= N), one part per machine;
                         the others count as deselected; an empty part exits 0
+  --queue URL           run as one of several machines sharing a work queue
+                        in Redis: redis://[user:password@]host:port/db, or
+                        rediss://... for TLS (or $HERD_QUEUE with --run-id);
+                        prints the whole run's summary and exit code
+  --run-id ID           the queue run's id, the same on every machine
+  --queue-lease DURATION
+                        how long a machine's leased tests wait after its
+                        last heartbeat before others take them back
+                        (default 30s)
   -x, --exitfirst       stop scheduling after the first failure
   --maxfail N           stop scheduling after N failures
   --junitxml PATH       write a JUnit XML report
@@ -55,9 +65,11 @@ when run in parallel, with the policy herd would apply and the marker to add.
 
 "herd report merge" merges the --report-json files of several runs (the
 shards of one suite) into one run: pytest's summary, the exit code of one
-unsharded run, and JUnit, HTML and JSON reports. "herd durations merge"
-merges durations files (herd's .pytest_cache/v/herd/durations, pytest-split's
-.test_durations). Each takes --help.
+unsharded run, and JUnit, HTML and JSON reports. "herd report --queue URL
+--run-id ID" does the same for a queue run, from Redis alone. "herd
+durations merge" merges durations files (herd's
+.pytest_cache/v/herd/durations, pytest-split's .test_durations). Each takes
+--help.
 
 Exit codes are pytest's: 0 all passed, 1 tests failed (crashed and timeout
 count as failed), 2 interrupted, 3 internal error, 4 usage error, 5 no tests

@@ -76,6 +76,9 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	if len(args) > 0 && args[0] == "doctor" {
 		return doctorMain(args[1:], stdout, stderr, getenv)
 	}
+	if len(args) > 1 && args[0] == "report" && isQueueReport(args[1:]) {
+		return reportQueueMain(args[1:], stdout, stderr, getenv)
+	}
 	if len(args) > 1 && args[0] == "report" && args[1] == "merge" {
 		return reportMergeMain(args[2:], stdout, stderr)
 	}
@@ -130,7 +133,11 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	var noPy *config.NoPythonError
 	var startErr *run.StartupError
 	var plain *delegatedExit
+	var qerr *queueError
 	switch {
+	case errors.As(err, &qerr):
+		fmt.Fprintln(stderr, qerr.msg)
+		return qerr.code
 	case errors.As(err, &plain):
 		return plain.code
 	case errors.As(err, &usageErr):
@@ -235,8 +242,15 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			}
 		},
 	}
+	// --queue: this machine is one consumer of a run shared through Redis.
+	qr, err := newQueueRun(ctx, cfg, workers, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer qr.close()
 	var sink multiSink
-	sink = append(sink, sh.sink(stdout), &lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)})
+	sink = append(sink, qr.sinks(stdout)...)
+	sink = append(sink, sh.sink(stdout), qr.terminal(&lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)}))
 	if captureOff(cfg) {
 		// -s: every line a test prints goes to the terminal as it comes,
 		// prefixed with the test that printed it.
@@ -276,13 +290,14 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		Diagnose: !cfg.NoDiagnose,
 		Retries:  cfg.Retries,
 		Select:   sh.selectTests(),
-		Policies: sh.policies(func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error) {
+		Queue:    qr.hook(),
+		Policies: qr.policies(sh.policies(func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error) {
 			rules, err := config.LoadPolicyRules(rootdir)
 			if err != nil {
 				return nil, err
 			}
 			return rules.For, nil
-		}),
+		})),
 		LeaksFail:  cfg.LeaksFail,
 		Durations:  history.LoadDurations,
 		LastFailed: history.LoadLastFailed,
@@ -303,10 +318,19 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if err != nil {
 		return nil, err
 	}
+	if err := qr.failed(); err != nil {
+		return nil, err
+	}
 	res.FlakyFails = cfg.FlakyFails
 	if err := writeReports(cfg, res, stderr); err != nil {
 		return nil, err
 	}
+	// The reports above are this machine's part of a queue run; its exit
+	// code and pytest's cache follow the whole run.
+	if err := qr.err(res); err != nil {
+		return nil, err
+	}
+	res = qr.result(res)
 	if res.Info.CacheDir != "" {
 		durs := make(map[string]time.Duration)
 		for _, t := range res.Tests {

@@ -52,79 +52,11 @@ written, 4 usage error or an unreadable input or a test in two inputs,
 
 // reportMergeMain runs `herd report merge` (args after "merge").
 func reportMergeMain(args []string, stdout, stderr io.Writer) int {
-	var (
-		files                     []string
-		junit, html, jsonOut, tb  string
-		chars                     string
-		verbosity                 int
-		flakyFails, onlyPositions bool
-	)
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, val, hasVal := a, "", false
-		if strings.HasPrefix(a, "--") {
-			name, val, hasVal = strings.Cut(a, "=")
-		}
-		value := func() (string, bool) {
-			if hasVal {
-				return val, true
-			}
-			if i+1 >= len(args) {
-				return "", false
-			}
-			i++
-			return args[i], true
-		}
-		switch {
-		case onlyPositions:
-			files = append(files, a)
-			continue
-		case a == "--":
-			onlyPositions = true
-			continue
-		case a == "-h" || a == "--help":
-			fmt.Fprint(stdout, reportMergeHelp)
-			return exitOK
-		case a == "-q" || a == "--quiet":
-			verbosity--
-			continue
-		case a == "-v" || a == "--verbose":
-			verbosity++
-			continue
-		case name == "--flaky-fails":
-			flakyFails = true
-			continue
-		case strings.HasPrefix(a, "-r") && len(a) > 2:
-			chars = a[2:]
-			continue
-		}
-		var dst *string
-		switch name {
-		case "--junitxml", "--junit-xml":
-			dst = &junit
-		case "--report-html":
-			dst = &html
-		case "--report-json":
-			dst = &jsonOut
-		case "--tb":
-			dst = &tb
-		case "-r":
-			dst = &chars
-		default:
-			if strings.HasPrefix(a, "-") && a != "-" {
-				fmt.Fprintf(stderr, "herd report merge: unknown option %s\n%s\n", a, reportMergeUsage)
-				return exitUsage
-			}
-			files = append(files, a)
-			continue
-		}
-		v, ok := value()
-		if !ok || v == "" {
-			fmt.Fprintf(stderr, "herd report merge: %s expects a value\n%s\n", name, reportMergeUsage)
-			return exitUsage
-		}
-		*dst = v
+	f, code, done := parseReportFlags("herd report merge", reportMergeUsage, reportMergeHelp, args, stdout, stderr, nil)
+	if done {
+		return code
 	}
+	files := f.args
 	if len(files) == 0 {
 		fmt.Fprintf(stderr, "herd report merge: no reports given\n%s\n", reportMergeUsage)
 		return exitUsage
@@ -144,50 +76,155 @@ func reportMergeMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "herd report merge: %v\n", err)
 		return exitUsage
 	}
-	merged.FlakyFails = flakyFails
+	return emitReport("herd report merge", merged, f, fmt.Sprintf(" (%d reports merged)", len(files)), stdout, stderr)
+}
 
+// reportFlags are the options herd report merge and herd report --queue
+// share: the report files, --flaky-fails, and the terminal's -q, -v, -r
+// and --tb.
+type reportFlags struct {
+	junit, html, jsonOut, tb, chars string
+	verbosity                       int
+	flakyFails                      bool
+	// args are the positional arguments.
+	args []string
+}
+
+// parseReportFlags parses the arguments of a report command (cmd, such as
+// "herd report merge"). extra, when set, takes the command's own options:
+// it is given the option's name and a function returning its value, and
+// reports whether the option was its own, or an error message. done says
+// the command ends now with code (help printed, or a usage error).
+func parseReportFlags(cmd, usage, help string, args []string, stdout, stderr io.Writer,
+	extra func(name string, value func() (string, bool)) (bool, string)) (f reportFlags, code int, done bool) {
+	onlyPositions := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, val, hasVal := a, "", false
+		if strings.HasPrefix(a, "--") {
+			name, val, hasVal = strings.Cut(a, "=")
+		}
+		value := func() (string, bool) {
+			if hasVal {
+				return val, true
+			}
+			if i+1 >= len(args) {
+				return "", false
+			}
+			i++
+			return args[i], true
+		}
+		switch {
+		case onlyPositions:
+			f.args = append(f.args, a)
+			continue
+		case a == "--":
+			onlyPositions = true
+			continue
+		case a == "-h" || a == "--help":
+			fmt.Fprint(stdout, help)
+			return f, exitOK, true
+		case a == "-q" || a == "--quiet":
+			f.verbosity--
+			continue
+		case a == "-v" || a == "--verbose":
+			f.verbosity++
+			continue
+		case name == "--flaky-fails":
+			f.flakyFails = true
+			continue
+		case strings.HasPrefix(a, "-r") && len(a) > 2:
+			f.chars = a[2:]
+			continue
+		}
+		if extra != nil {
+			own, msg := extra(name, value)
+			if msg != "" {
+				fmt.Fprintf(stderr, "%s: %s\n%s\n", cmd, msg, usage)
+				return f, exitUsage, true
+			}
+			if own {
+				continue
+			}
+		}
+		var dst *string
+		switch name {
+		case "--junitxml", "--junit-xml":
+			dst = &f.junit
+		case "--report-html":
+			dst = &f.html
+		case "--report-json":
+			dst = &f.jsonOut
+		case "--tb":
+			dst = &f.tb
+		case "-r":
+			dst = &f.chars
+		default:
+			if strings.HasPrefix(a, "-") && a != "-" {
+				fmt.Fprintf(stderr, "%s: unknown option %s\n%s\n", cmd, a, usage)
+				return f, exitUsage, true
+			}
+			f.args = append(f.args, a)
+			continue
+		}
+		v, ok := value()
+		if !ok || v == "" {
+			fmt.Fprintf(stderr, "%s: %s expects a value\n%s\n", cmd, name, usage)
+			return f, exitUsage, true
+		}
+		*dst = v
+	}
+	return f, 0, false
+}
+
+// emitReport prints pytest's summary of run (header, collected line,
+// failures, short summary, closing line) as f asks, writes the report
+// files f names, and returns the run's exit code (3 when a file could not
+// be written). titleSuffix ends the HTML report's title.
+func emitReport(cmd string, run *result.Run, f reportFlags, titleSuffix string, stdout, stderr io.Writer) int {
+	run.FlakyFails = f.flakyFails
 	opts := report.DefaultTerminalOptions()
-	opts.Verbosity = verbosity
+	opts.Verbosity = f.verbosity
 	opts.TTY = isTerminal(stdout)
 	opts.Width = terminalWidth(stdout)
-	if chars != "" {
-		opts.ReportChars = chars
+	if f.chars != "" {
+		opts.ReportChars = f.chars
 	}
-	if tb != "" {
-		opts.TB = tb
+	if f.tb != "" {
+		opts.TB = f.tb
 	}
 	opts.CI = os.Getenv("CI") != "" || os.Getenv("BUILD_NUMBER") != ""
 	term := report.NewTerminal(stdout, opts)
-	info := merged.Info
+	info := run.Info
 	term.Handle(result.Event{Kind: result.RunStarted, Info: &info})
-	term.Handle(result.Event{Kind: result.Collected, Run: merged})
-	term.Handle(result.Event{Kind: result.RunFinished, Time: merged.Duration, Run: merged})
+	term.Handle(result.Event{Kind: result.Collected, Run: run})
+	term.Handle(result.Event{Kind: result.RunFinished, Time: run.Duration, Run: run})
 
 	var werr error
-	if junit != "" {
+	if f.junit != "" {
 		host, _ := os.Hostname()
-		werr = errors.Join(werr, writeFile(junit, func(w io.Writer) error {
-			return report.WriteJUnit(w, merged, report.JUnitOptions{Hostname: host, Timestamp: time.Now()})
+		werr = errors.Join(werr, writeFile(f.junit, func(w io.Writer) error {
+			return report.WriteJUnit(w, run, report.JUnitOptions{Hostname: host, Timestamp: time.Now()})
 		}))
 	}
-	if html != "" {
+	if f.html != "" {
 		title := "herd report"
-		if merged.Info.Rootdir != "" {
-			title += ": " + filepath.Base(merged.Info.Rootdir)
+		if run.Info.Rootdir != "" {
+			title += ": " + filepath.Base(run.Info.Rootdir)
 		}
-		title += fmt.Sprintf(" (%d reports merged)", len(files))
-		werr = errors.Join(werr, writeFile(html, func(w io.Writer) error {
-			return report.WriteHTML(w, merged, report.HTMLOptions{Title: title, Generated: time.Now()})
+		title += titleSuffix
+		werr = errors.Join(werr, writeFile(f.html, func(w io.Writer) error {
+			return report.WriteHTML(w, run, report.HTMLOptions{Title: title, Generated: time.Now()})
 		}))
 	}
-	if jsonOut != "" {
-		werr = errors.Join(werr, writeFile(jsonOut, func(w io.Writer) error { return report.WriteJSON(w, merged) }))
+	if f.jsonOut != "" {
+		werr = errors.Join(werr, writeFile(f.jsonOut, func(w io.Writer) error { return report.WriteJSON(w, run) }))
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "herd report merge: %v\n", werr)
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, werr)
 		return exitInternal
 	}
-	return exitCode(merged)
+	return exitCode(run)
 }
 
 func readReport(path string) (*result.Run, error) {

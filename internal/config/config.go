@@ -55,6 +55,13 @@ type Config struct {
 	// ShardIndex and ShardCount are --shard K/N: run only the K-th (1-based)
 	// of N duration-balanced parts of the selected tests; 0 without it.
 	ShardIndex, ShardCount int
+	// Queue is --queue URL (or $HERD_QUEUE): the Redis of a work queue
+	// shared by several machines; empty without it. RunID is --run-id,
+	// which names the run in it; QueueLease is --queue-lease, how long a
+	// machine's leases outlive its last heartbeat (0: the default).
+	Queue      string
+	RunID      string
+	QueueLease time.Duration
 	// Version and Help are --version and --help.
 	Version, Help bool
 	// Notes are one-line remarks about accepted options that mean nothing to
@@ -197,6 +204,14 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			default:
 				return nil, usage("herd: --leaks expects warn or fail, got %q", v)
 			}
+		case "--queue", "--run-id", "--queue-lease":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			if err := c.setQueueOption(name, v); err != nil {
+				return nil, err
+			}
 		case "--shard":
 			v, err := value(name)
 			if err != nil {
@@ -314,6 +329,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			}
 			c.PytestArgs = append(c.PytestArgs, a)
 		}
+	}
+	if err := c.checkQueue(getenv); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
