@@ -11,11 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/herd-run/herd/internal/redistest"
 )
 
 // The queue mode's end-to-end test: a real redis-server (Debian's package,
@@ -39,27 +40,7 @@ const queueLease = "3s"
 // set), where scripts/setup.sh installs it and its absence fails.
 func startRedisServer(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is not installed; scripts/setup.sh installs it (Debian: apt-get install -y redis-server)")
-		}
-		t.Skip("redis-server is not installed (Debian: apt-get install -y redis-server; scripts/setup.sh does it)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
+	port := redistest.Start(t, false)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(redisReadyTimeout)
 	for {

@@ -37,25 +37,24 @@ func decodeFast(line []byte) (m *Message, ok bool) {
 		if !ok || !p.sep() {
 			return nil, false
 		}
+		var dst *string
 		switch string(key) {
 		case "t":
-			v, ok := p.str()
-			if !ok {
-				return nil, false
-			}
-			m.Type = string(v)
+			dst = &m.Type
 		case "id":
-			v, ok := p.str()
-			if !ok {
-				return nil, false
-			}
-			m.ID = string(v)
+			dst = &m.ID
 		case "pp":
+			dst = &m.PassedPhases
+		}
+		if dst != nil {
 			v, ok := p.str()
 			if !ok {
 				return nil, false
 			}
-			m.PassedPhases = string(v)
+			*dst = string(v)
+			continue
+		}
+		switch string(key) {
 		case "dur":
 			v, ok := p.num()
 			if !ok {

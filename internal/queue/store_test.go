@@ -12,15 +12,15 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/herd-run/herd/internal/redistest"
 )
 
 // redisStartTimeout bounds the wait for a fresh redis-server to answer:
@@ -43,32 +43,7 @@ func startRedis(t *testing.T) string {
 // free port is its TLS port and the plain port is off.
 func startRedisArgs(t *testing.T, tls bool, extra ...string) int {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("redis-server is not installed; scripts/setup.sh installs it (Debian: apt-get install -y redis-server)")
-		}
-		t.Skip("redis-server is not installed (Debian: apt-get install -y redis-server; scripts/setup.sh does it)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
-	if tls {
-		args = []string{"--port", "0", "--tls-port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
-	}
-	cmd := exec.Command(bin, append(args, extra...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return port
+	return redistest.Start(t, tls, extra...)
 }
 
 // waitRedis waits until the Redis at url answers.
