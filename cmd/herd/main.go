@@ -318,9 +318,6 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if err != nil {
 		return nil, err
 	}
-	if err := qr.failed(); err != nil {
-		return nil, err
-	}
 	res.FlakyFails = cfg.FlakyFails
 	if err := writeReports(cfg, res, stderr); err != nil {
 		return nil, err

@@ -51,8 +51,6 @@ type queueRun struct {
 	stderr     io.Writer
 	rootdir    string
 	flakyFails bool
-	// startErr is why this machine could not join the run.
-	startErr error
 	// Set when the run is complete, at its end.
 	whole  *result.Run
 	status *queue.Status
@@ -118,27 +116,16 @@ func (q *queueRun) hook() func([]protocol.TestInfo, []schedule.Policy, map[strin
 			durations = merged
 		}
 		src, err := q.consumer.Start(tests, pols, durations, wake)
+		// An error ends the run before any test.
 		var me *queue.MismatchError
 		switch {
 		case errors.As(err, &me):
-			q.startErr = &config.UsageError{Msg: "herd: --queue: " + me.Msg}
+			return nil, &config.UsageError{Msg: "herd: --queue: " + me.Msg}
 		case err != nil:
-			q.startErr = &queueError{msg: "herd: --queue: " + err.Error(), code: exitInternal}
-		default:
-			return src, nil
+			return nil, &queueError{msg: "herd: --queue: " + err.Error(), code: exitInternal}
 		}
-		// The dispatcher ends the run with this error before any test.
-		return nil, q.startErr
+		return src, nil
 	}
-}
-
-// failed returns why this machine could not join the run, if it could
-// not.
-func (q *queueRun) failed() error {
-	if q == nil {
-		return nil
-	}
-	return q.startErr
 }
 
 // policies wraps the run's policies hook to learn the rootdir, where
@@ -239,9 +226,6 @@ type queueTerminal struct {
 }
 
 func (t queueTerminal) Handle(ev result.Event) {
-	if ev.Kind == result.RunFinished && t.q.startErr != nil {
-		return // no run: herd says why instead
-	}
 	if ev.Kind == result.RunFinished && t.q.consumer.Complete() {
 		t.q.wholeAtEnd(ev.Run)
 		if t.q.whole != nil {

@@ -1609,9 +1609,21 @@ func withPassed(reports []protocol.Report, m *protocol.Message) []protocol.Repor
 		return reports
 	}
 	all := append(m.PassedReports(), reports...)
-	order := map[string]int{"setup": 0, "call": 1, "teardown": 2}
-	sort.SliceStable(all, func(a, b int) bool { return order[all[a].When] < order[all[b].When] })
+	if len(reports) > 0 {
+		sort.SliceStable(all, func(a, b int) bool { return phaseRank(all[a].When) < phaseRank(all[b].When) })
+	}
 	return all
+}
+
+// phaseRank orders a test's phases: setup, call, teardown.
+func phaseRank(when string) int {
+	switch when {
+	case "setup":
+		return 0
+	case "call":
+		return 1
+	}
+	return 2
 }
 
 // phaseOf says in which phase the running test ended: the worker's phase
