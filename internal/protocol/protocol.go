@@ -89,7 +89,11 @@ const (
 	TypeDone       = "done"
 	TypeWarning    = "warning"
 	TypeDropped    = "dropped"
-	TypeBye        = "bye"
+	// TypeMissing gives back tests (IDs) the worker was handed but could
+	// not collect: collected late, their file gave it other tests. They
+	// go to another process.
+	TypeMissing = "missing"
+	TypeBye     = "bye"
 )
 
 // Command types sent by the controller.
@@ -167,7 +171,8 @@ type Message struct {
 	PassedPhases    string    `json:"pp,omitempty"`
 	PassedDurations []float64 `json:"pd,omitempty"`
 
-	// dropped: tests the worker will not run after a stop.
+	// dropped: tests the worker will not run after a stop; missing:
+	// tests it could not collect.
 	IDs []string `json:"ids,omitempty"`
 
 	// warning

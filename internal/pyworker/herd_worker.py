@@ -7,6 +7,7 @@ every scope are torn down when pytest would tear them down. Messages are JSON
 lines on a dedicated pipe; commands arrive on another. Protocol version 1.
 """
 
+import contextlib
 import faulthandler
 import json
 import mmap
@@ -283,6 +284,18 @@ def _render(rep):
         return out.getvalue().rstrip("\n")
     except Exception:
         return rep.longreprtext
+
+
+def _last_line(text):
+    """The last non-blank line of text, without pytest's "E   " prefix: the
+    one-line message of a collection error."""
+    for line in reversed((text or "").splitlines()):
+        line = line.strip()
+        if line:
+            if line.startswith("E "):
+                line = line[1:].strip()
+            return line
+    return ""
 
 
 def _crashline(rep):
@@ -606,6 +619,16 @@ class WorkerPlugin:
         self.leaf_by_id = {}
         self.expanded = set()
         self.items = {}
+        # frozen holds the marks of the collectors above the files as they
+        # stood before the first test ran (see _freeze_marks); late
+        # collections see these.
+        self.frozen = None
+        # While a late collection runs, the items it deselects, so those
+        # the controller handed over can still run.
+        self._deselected_now = None
+        # Tests handed over whose file failed to collect here: nodeid ->
+        # the collection error, which becomes their outcome.
+        self.collect_failed = {}
 
     # -- configuration -------------------------------------------------
 
@@ -798,57 +821,138 @@ class WorkerPlugin:
                 out.append(node)
         return out
 
-    def _collect(self, session, ids):
+    def _collect(self, session, ids, handed=None):
         """Collect the files named by ids (those not collected yet), as
         pytest's genitems and modifyitems would, and return their items
-        that are left."""
+        that are left. handed, for a late collection, holds the nodeids
+        the controller handed over: they were selected when their file was
+        first collected, so they stay selected here too."""
         items = []
-        for leaf_id in ids:
-            if leaf_id not in self.leaf_by_id or leaf_id in self.expanded:
-                continue
-            self.expanded.add(leaf_id)
-            for leaf in self.leaf_by_id[leaf_id]:
-                if isinstance(leaf, pytest.Item):
-                    items.append(leaf)
-                else:
-                    items.extend(session.genitems(leaf))
+        with self._as_first_collected():
+            for leaf_id in ids:
+                if leaf_id not in self.leaf_by_id or leaf_id in self.expanded:
+                    continue
+                self.expanded.add(leaf_id)
+                for leaf in self.leaf_by_id[leaf_id]:
+                    if isinstance(leaf, pytest.Item):
+                        items.append(leaf)
+                    else:
+                        items.extend(session.genitems(leaf))
+            if items:
+                self._deselected_now = [] if handed else None
+                try:
+                    session.config.hook.pytest_collection_modifyitems(
+                        session=session, config=session.config, items=items
+                    )
+                    if handed:
+                        items.extend(it for it in self._deselected_now if it.nodeid in handed)
+                finally:
+                    self._deselected_now = None
         if items:
-            session.config.hook.pytest_collection_modifyitems(
-                session=session, config=session.config, items=items
-            )
             session.items.extend(items)
             session.testscollected = len(session.items)
             for item in items:
                 self.items.setdefault(item.nodeid, item)
         return items
 
+    def _freeze_marks(self):
+        """Remember the marks of the collectors above the files (the
+        session, its directories and packages) as they stand before the
+        first test runs. Running a test changes them: setting up a package
+        imports its __init__.py, and pytest then adds the package's
+        pytestmark to it. Under pytest that happens after the whole
+        collection; a file this worker collects later must not see it, or
+        -m and -k would select its tests differently."""
+        if self.frozen is not None or self.leaves is None:
+            return
+        seen = {}
+        for leaves in self.leaf_by_id.values():
+            for leaf in leaves:
+                node = leaf.parent
+                while node is not None and id(node) not in seen:
+                    kw = getattr(node.keywords, "_markers", None)
+                    seen[id(node)] = (node, list(node.own_markers), dict(kw) if kw is not None else None)
+                    node = node.parent
+        self.frozen = list(seen.values())
+
+    @contextlib.contextmanager
+    def _as_first_collected(self):
+        """Give the collectors above the files their marks of before the
+        first test (see _freeze_marks) while a file is collected late,
+        and their marks of now again afterwards."""
+        swapped = []
+        for node, marks, kw in self.frozen or ():
+            keywords = node.keywords
+            now_kw = getattr(keywords, "_markers", None)
+            swapped.append((node, node.own_markers, keywords, now_kw, len(marks)))
+            node.own_markers = list(marks)
+            if kw is not None and now_kw is not None:
+                keywords._markers = dict(kw)
+        try:
+            yield
+        finally:
+            for node, marks, keywords, kw, n in swapped:
+                # Marks the collection itself added (a package whose
+                # module it imported) stay.
+                marks.extend(node.own_markers[n:])
+                node.own_markers = marks
+                if kw is not None:
+                    kw.update((m.name, m) for m in node.own_markers[n:] if m.name not in kw)
+                    keywords._markers = kw
+
+    def _leaf_of(self, nodeid):
+        """The id of the file (collection leaf) nodeid belongs to, or None."""
+        parts = nodeid.split("::")
+        for k in range(1, len(parts) + 1):
+            leaf_id = "::".join(parts[:k])
+            if leaf_id in self.leaf_by_id:
+                return leaf_id
+        return None
+
     def _collect_for(self, session, nodeids):
         """Collect, before they run, the files of tests handed to this
-        worker that it has not collected (work moved to it)."""
+        worker that it has not collected (work moved to it). Returns the
+        nodeids it still lacks: those whose file failed to collect here
+        are in self.collect_failed with the error, to end as it; the
+        others go back to the controller."""
         want = []
         for nodeid in nodeids:
             if nodeid in self.items:
                 continue
-            parts = nodeid.split("::")
-            for k in range(1, len(parts) + 1):
-                leaf_id = "::".join(parts[:k])
-                if leaf_id in self.leaf_by_id:
-                    want.append(leaf_id)
-                    break
+            leaf_id = self._leaf_of(nodeid)
+            if leaf_id is not None and leaf_id not in self.expanded and leaf_id not in want:
+                want.append(leaf_id)
+        errors = []
         if want:
             # Importing a file can take long: the controller must not take
             # the silence for a stuck worker.
             self.ch.send({"t": "collecting", "files": [{"id": f} for f in want]})
-            errors, skips, deselected = self.errors, self.collect_skips, self.deselected
+            saved = self.errors, self.collect_skips, self.deselected
+            self.errors = []
             try:
-                self._collect(session, want)
+                self._collect(session, want, handed=set(nodeids))
+                errors = self.errors
             finally:
                 # Their errors and counts were reported by the worker that
                 # collected them first.
-                self.errors, self.collect_skips, self.deselected = errors, skips, deselected
+                self.errors, self.collect_skips, self.deselected = saved
+        missing = []
+        for nodeid in nodeids:
+            if nodeid in self.items or nodeid in self.collect_failed:
+                continue
+            for e in errors:
+                path = e["path"]
+                if nodeid == path or nodeid.startswith(path + "::") or self._leaf_of(nodeid) == path:
+                    self.collect_failed[nodeid] = e["message"]
+                    break
+            else:
+                missing.append(nodeid)
+        return missing
 
     def pytest_deselected(self, items):
         self.deselected += len(items)
+        if self._deselected_now is not None:
+            self._deselected_now.extend(items)
 
     def pytest_warning_recorded(self, warning_message, when, nodeid, location):
         try:
@@ -917,7 +1021,15 @@ class WorkerPlugin:
             if kind == "run":
                 ids = cmd.get("ids") or []
                 if self.leaves is not None:
-                    self._collect_for(session, ids)
+                    missing = self._collect_for(session, ids)
+                else:
+                    missing = [i for i in ids if i not in items]
+                if missing:
+                    # Another process runs them: this one's collection
+                    # has no such tests.
+                    self.ch.send({"t": "missing", "ids": missing})
+                    gone = set(missing)
+                    ids = [i for i in ids if i not in gone]
                 queue.extend(ids)
                 state["nomore"] = False
             elif kind == "collect":
@@ -968,6 +1080,10 @@ class WorkerPlugin:
                     handle(cmd)
             item = items.get(nodeid)
             if item is None:
+                # Its file failed to collect in this process: the test
+                # ends with that collection error, as its file would
+                # under pytest.
+                error = self.collect_failed.pop(nodeid, "")
                 seq += 1
                 self.ch.phase(seq, "setup")
                 self.ch.send({"t": "start", "id": nodeid})
@@ -980,13 +1096,15 @@ class WorkerPlugin:
                             "outcome": "failed",
                             "category": "error",
                             "dur": 0,
-                            "longrepr": "herd: this worker did not collect %s" % nodeid,
-                            "message": "not collected by this worker",
+                            "longrepr": error or "herd: this worker did not collect %s" % nodeid,
+                            "message": _last_line(error) or "not collected by this worker",
                         },
                     }
                 )
                 self.ch.post({"t": "done", "id": nodeid, "dur": 0})
                 continue
+            if self.frozen is None:
+                self._freeze_marks()
             nextitem = items.get(queue[0]) if queue else None
             self.current = nodeid
             self.passed_phases, self.passed_durs = "", []

@@ -81,6 +81,11 @@ type script struct {
 	// badHello makes the process fail the handshake: the worker package
 	// reports ErrHandshake, kills it (SIGTERM) and forwards nothing else.
 	badHello bool
+	// lacks, when set, names the tests this process does not find when it
+	// collects their file late, after its share (a file that collects
+	// differently in each process): it gives them back with a missing
+	// message, as herd_worker.py does.
+	lacks func(id string) bool
 }
 
 // fakeStarter starts fake workers. Everything it records is guarded by mu.
@@ -344,6 +349,8 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		close(sc.collectedSignal)
 	}
 
+	// late holds the files this process collected after its share.
+	late := map[string]bool{}
 	var queue []string
 	shutdown, nomore := false, false
 	handle := func(c protocol.Command) string {
@@ -352,6 +359,7 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			if sc.reactDelay > 0 {
 				time.Sleep(sc.reactDelay)
 			}
+			ids := c.IDs
 			if p.f.split {
 				for _, id := range c.IDs {
 					f, _, _ := strings.Cut(id, "::")
@@ -363,9 +371,24 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 						return "died"
 					}
 					importFile(f)
+					late[f] = true
+				}
+				var missing []string
+				ids = nil
+				for _, id := range c.IDs {
+					f, _, _ := strings.Cut(id, "::")
+					if late[f] && sc.lacks != nil && sc.lacks(id) {
+						delete(items, id)
+						missing = append(missing, id)
+					} else {
+						ids = append(ids, id)
+					}
+				}
+				if len(missing) > 0 {
+					send(protocol.Message{Type: protocol.TypeMissing, IDs: missing})
 				}
 			}
-			queue = append(queue, c.IDs...)
+			queue = append(queue, ids...)
 		case protocol.CmdCollect:
 			if sc.dieOnCollect != nil {
 				exit(*sc.dieOnCollect)

@@ -164,6 +164,23 @@ type testState struct {
 	// elsewhere is set when the test runs on another machine (queue
 	// mode): it is dropped from this run's results.
 	elsewhere bool
+	// refused lists the processes that were handed the test and could
+	// not collect it (their late collection of its file differed): it
+	// is not offered to them again.
+	refused []procRef
+}
+
+// procRef names one worker process: its slot and generation.
+type procRef struct{ slot, gen int }
+
+// refusedBy reports whether the process gen of slot could not collect t.
+func (t *testState) refusedBy(slot, gen int) bool {
+	for _, r := range t.refused {
+		if r.slot == slot && r.gen == gen {
+			return true
+		}
+	}
+	return false
 }
 
 type slotState struct {
@@ -269,6 +286,8 @@ type dispatcher struct {
 	// count is how many tests are in each status, kept by setStatus so no
 	// per-event check walks every test.
 	count [4]int
+	// refusals counts the tests that some process could not collect.
+	refusals int
 }
 
 // setStatus moves t to status st, keeping the counts.
@@ -575,6 +594,8 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 				}
 			}
 		}
+	case protocol.TypeMissing:
+		d.onMissing(s, m.IDs)
 	case protocol.TypeWarning:
 		if m.Warning != nil {
 			d.run.Warnings = append(d.run.Warnings, result.Warning{NodeID: m.Warning.NodeID, Message: m.Warning.Message})
@@ -822,10 +843,7 @@ func (d *dispatcher) offer(s *slotState) bool {
 		// Tests run on at most Workers processes at once (a spare waits).
 		return false
 	}
-	var accept func(int) bool
-	if s.known != nil {
-		accept = func(i int) bool { return s.known[d.tests[i].info.ID] }
-	}
+	accept := d.acceptFor(s)
 	// One isolated test at a time: its slot's replacement, or the spare,
 	// starts while the others go on with normal work.
 	isolatedNow := 0
@@ -899,7 +917,7 @@ func (d *dispatcher) unrunnable() bool {
 			return false
 		}
 	}
-	return true
+	return !d.retireForFresh()
 }
 
 // maybeShutdown sends shutdown to idle workers once no work can come back:
@@ -919,10 +937,18 @@ func (d *dispatcher) maybeShutdown() {
 		for _, i := range d.plan.Drain() {
 			t := d.tests[i]
 			t.res.Outcome = result.Error
-			t.res.Message = "not collected by any live worker"
-			t.res.Longrepr = "herd: no live worker collected " + t.info.ID +
-				": the workers collected different tests, and those that collected this one are gone"
 			t.res.HeadLine = headLine(t.info.ID)
+			if len(t.refused) > 0 {
+				t.res.Message = "collected differently by other worker processes"
+				t.res.Longrepr = fmt.Sprintf("herd: %d worker processes imported the file of %s after its first collection "+
+					"and did not find this test in it: the file collects different tests from one process to another "+
+					"(test ids made from random or unordered values?), as pytest-xdist reports with "+
+					"\"Different tests were collected between workers\"", len(t.refused), t.info.ID)
+			} else {
+				t.res.Message = "not collected by any live worker"
+				t.res.Longrepr = "herd: no live worker collected " + t.info.ID +
+					": the workers collected different tests, and those that collected this one are gone"
+			}
 			d.finish(i)
 		}
 	}

@@ -179,3 +179,83 @@ func (d *dispatcher) homeOf(id string) int {
 	}
 	return 0
 }
+
+// maxRefusals is how many processes may fail to collect one test before it
+// is an error: a file collected late that gives other tests than its first
+// collection is retried in a fresh process, which collects it as the first
+// did; a file that differs even there (test ids drawn at random) differs
+// every time, so a third try would only waste a process start.
+const maxRefusals = 3
+
+// acceptFor returns the filter of the tests s's process can run, or nil
+// when it can run them all: it takes neither the tests its collection
+// lacked (without split collection) nor those it could not collect late.
+func (d *dispatcher) acceptFor(s *slotState) func(int) bool {
+	if s.known == nil && d.refusals == 0 {
+		return nil
+	}
+	return func(i int) bool {
+		t := d.tests[i]
+		if s.known != nil && !s.known[t.info.ID] {
+			return false
+		}
+		return !t.refusedBy(s.idx, s.gen)
+	}
+}
+
+// onMissing takes back the tests s's process was handed and could not
+// collect (its late collection of their files differed): they go to
+// another process, never to this one again.
+func (d *dispatcher) onMissing(s *slotState, ids []string) {
+	var back []int
+	for _, id := range ids {
+		i, ok := d.byID[id]
+		if !ok {
+			continue
+		}
+		t := d.tests[i]
+		if t.status != assigned || t.slot != s.idx {
+			continue
+		}
+		d.removeQueued(s, i)
+		if len(t.refused) == 0 {
+			d.refusals++
+		}
+		t.refused = append(t.refused, procRef{s.idx, s.gen})
+		d.setStatus(t, pending)
+		if d.stopping {
+			d.notRun(i, d.stopReason())
+		} else {
+			back = append(back, i)
+		}
+	}
+	if len(back) > 0 {
+		d.plan.Requeue(s.idx, back, d.pols)
+	}
+}
+
+// retireForFresh shuts down one idle worker when a test that waits was
+// refused by every live process but may still be collected by a fresh
+// one; the slot's replacement then takes it. It reports whether it did.
+func (d *dispatcher) retireForFresh() bool {
+	if d.refusals == 0 {
+		return false
+	}
+	want := false
+	for _, t := range d.tests {
+		if t.status == pending && len(t.refused) > 0 && len(t.refused) < maxRefusals {
+			want = true
+			break
+		}
+	}
+	if !want {
+		return false
+	}
+	for _, s := range d.slots {
+		if s.alive && s.idle && s.collected && !s.shutdown && s.diag < 0 && !s.diagSent {
+			d.sendShutdown(s)
+			return true
+		}
+	}
+	return false
+}

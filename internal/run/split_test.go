@@ -158,3 +158,109 @@ func TestSplitCollectionSlowImport(t *testing.T) {
 		t.Errorf("%d worker deaths, summary %v: want none killed as stuck, every test passed", res.WorkerDeaths, res.Summary())
 	}
 }
+
+// TestSplitCollectionMissingGoesBack: a worker handed tests whose file it
+// collects late and does not find them in (its collection differs) gives
+// them back; they run on the worker that collected them first, never as
+// errors, and are never handed to the refusing process again.
+func TestSplitCollectionMissingGoesBack(t *testing.T) {
+	t.Parallel()
+	// mod0.py is slot 0's share (the larger file); slot 1 finishes its
+	// own share while slot 0 is held on mod0's first test, and is handed
+	// the rest of mod0, which its late collection lacks.
+	suite := suiteOf(8, 2)
+	gate := make(chan struct{})
+	f := &fakeStarter{t: t, suite: suite, split: true, testTime: time.Millisecond,
+		behave: map[string]behave{"mod0.py::test_0": {gate: gate}},
+		script: func(slot, gen int) script {
+			if slot == 1 {
+				return script{lacks: func(id string) bool { return strings.HasPrefix(id, "mod0.py::") }}
+			}
+			return script{}
+		}}
+	go func() {
+		waitFor(t, "mod0's tests handed to slot 1", func() bool {
+			for _, p := range f.procsOf(1) {
+				for _, id := range p.receivedIDs() {
+					if strings.HasPrefix(id, "mod0.py::") {
+						return true
+					}
+				}
+			}
+			return false
+		})
+		time.Sleep(50 * time.Millisecond)
+		close(gate)
+	}()
+	s := &sink{}
+	res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRun(t, f, s, res, false)
+	if got := res.Summary()[result.Passed]; got != len(suite) {
+		t.Fatalf("summary %v: want all %d passed", res.Summary(), len(suite))
+	}
+	for _, tr := range res.Tests {
+		if strings.HasPrefix(tr.NodeID, "mod0.py::") && tr.Worker != "gw0" {
+			t.Errorf("%s ran on %s: want gw0, the only process that collected it", tr.NodeID, tr.Worker)
+		}
+	}
+	// Each test slot 1 refused was handed to it once: not again.
+	for _, p := range f.procsOf(1) {
+		seen := map[string]int{}
+		for _, id := range p.receivedIDs() {
+			if seen[id]++; seen[id] > 1 {
+				t.Errorf("%s handed to the process that could not collect it %d times", id, seen[id])
+			}
+		}
+	}
+}
+
+// TestSplitCollectionMissingEverywhere: a test that no live process can
+// collect (its first collector died; every other process's collection of
+// its file lacks it) is tried in fresh processes, and after maxRefusals
+// of them ends as an error that says its file collects differently: the
+// run neither hangs nor loses it.
+func TestSplitCollectionMissingEverywhere(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(3, 1)
+	const drawn = "mod0.py::test_2"
+	f := &fakeStarter{t: t, suite: suite, split: true, testTime: time.Millisecond,
+		behave: map[string]behave{"mod0.py::test_0": {crash: "SIGSEGV"}},
+		script: func(slot, gen int) script {
+			return script{lacks: func(id string) bool { return id == drawn }}
+		}}
+	s := &sink{}
+	res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRun(t, f, s, res, false)
+	var got *result.Test
+	for _, tr := range res.Tests {
+		if tr.NodeID == drawn {
+			got = tr
+		}
+	}
+	if got == nil {
+		t.Fatalf("%s has no result", drawn)
+	}
+	t.Logf("%s: %s", drawn, got.Outcome)
+	// Its first collector may have run it before the crash; otherwise it
+	// ends as an error naming the cause.
+	if got.Outcome != result.Passed {
+		if got.Outcome != result.Error || !strings.Contains(got.Longrepr, "collects different tests from one process to another") {
+			t.Fatalf("%s: %s %q: want error saying its file collects differently", drawn, got.Outcome, got.Longrepr)
+		}
+		refused := 0
+		for _, p := range f.allProcs() {
+			if slices.Contains(p.receivedIDs(), drawn) {
+				refused++
+			}
+		}
+		if refused < 3 {
+			t.Errorf("%s was handed to %d processes before it was given up: want 3 (maxRefusals)", drawn, refused)
+		}
+	}
+}
