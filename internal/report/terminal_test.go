@@ -70,6 +70,23 @@ func TestTerminalMatchesPytest(t *testing.T) {
 			herdProgress: ".FEsxX.F                                                                 [100%]",
 		},
 		{
+			name: "--tb=line",
+			run: func() *result.Run {
+				// What the worker reports under --tb=line: errors rendered
+				// in that style, and pytest's crash line of each failure.
+				r := pytestRun()
+				r.Duration = ms(40)
+				r.Tests[1].CrashLine = "/tmp/rep1/test_a.py:6: assert 1 == 2"
+				r.Tests[2].Longrepr = "E   RuntimeError: boom"
+				r.Tests[7].CrashLine = "/tmp/rep1/test_a.py:19: assert 0"
+				return r
+			}(),
+			opts:         opts(func(o *TerminalOptions) { o.TB = "line" }),
+			pytest:       refTBLine,
+			fileProgress: "test_a.py .FEsxX.F                                                       [100%]",
+			herdProgress: ".FEsxX.F                                                                 [100%]",
+		},
+		{
 			name:   "-q --tb=no -rfEsxX",
 			run:    func() *result.Run { r := pytestRun(); r.Duration = ms(10); return r }(),
 			opts:   opts(func(o *TerminalOptions) { o.Verbosity = -1; o.TB = "no"; o.ReportChars = "fEsxX" }),

@@ -107,6 +107,9 @@ type Test struct {
 	Message string `json:"message,omitempty"`
 	// HeadLine is the title pytest prints above a failure ("test_x").
 	HeadLine string `json:"-"`
+	// CrashLine is the failure in one line, as pytest prints it under
+	// --tb=line: "/abs/path/test_x.py:12: AssertionError: message".
+	CrashLine string `json:"-"`
 	// Reason says why a test did not run (outcome not_run).
 	Reason string `json:"reason,omitempty"`
 	// Sections is captured output, already filtered by --show-capture.

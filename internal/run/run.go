@@ -1689,6 +1689,7 @@ func finalize(res *result.Test, reports []protocol.Report) {
 	res.Longrepr = main.Longrepr
 	res.Message = main.Message
 	res.HeadLine = main.HeadLine
+	res.CrashLine = main.CrashLine
 	res.Sections = toSections(main.Sections)
 	if res.Outcome == result.XFailed || res.Outcome == result.XPassed {
 		// pytest's summary gives the xfail reason, not the exception.
