@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -223,6 +224,11 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		seed = binary.BigEndian.Uint32(b[:])
 	}
 	env := os.Environ()
+	if cfg.Timeout > 0 {
+		// pytest-timeout in the workers takes herd's --timeout as its
+		// own, as under pytest (its header line says it); herd enforces it.
+		env = append(env, "HERD_TIMEOUT="+strconv.FormatFloat(cfg.Timeout.Seconds(), 'g', -1, 64))
+	}
 	starter := &worker.ProcessStarter{
 		Spec: worker.Spec{
 			Python: py.Path,

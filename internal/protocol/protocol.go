@@ -140,6 +140,9 @@ type Message struct {
 	Skips []CollectionError `json:"skips,omitempty"`
 	// IniTimeout is pytest-timeout's ini option "timeout" in seconds.
 	IniTimeout float64 `json:"ini_timeout,omitempty"`
+	// ReportLines are what plugins print after pytest's collected line
+	// (pytest_report_collectionfinish: "run-last-failure: ...").
+	ReportLines []string `json:"report_lines,omitempty"`
 
 	// files: what the session's walk found, in collection order.
 	Files []File `json:"files,omitempty"`
@@ -278,8 +281,12 @@ type Section struct {
 
 // Warning is one recorded warning, already formatted as pytest prints it.
 type Warning struct {
+	// NodeID is the test that raised it, or for a warning outside any
+	// test where it was raised ("test_x.py:2"), as pytest shows it.
 	NodeID  string `json:"nodeid"`
 	Message string `json:"message"`
+	// When is pytest's phase: "config", "collect" or "runtest".
+	When string `json:"when,omitempty"`
 }
 
 // Leak is a process or non-daemon thread a test left running. The worker has

@@ -543,6 +543,20 @@ def _entry(item):
     return entry
 
 
+def _collect_warnings(config):
+    """Record the warnings raised while test files are imported, as pytest
+    does around its collection: a file collected later, out of pytest's
+    own collection, must not lose them."""
+    try:
+        from _pytest.warnings import catch_warnings_for_item
+
+        return catch_warnings_for_item(config, ihook=config.hook, when="collect", item=None)
+    except Exception:
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
 def _is_dir(node):
     """Whether node is a directory collector (a package), whose collection
     walks the file system but imports no test module."""
@@ -594,6 +608,7 @@ class WorkerPlugin:
         self.errors = []
         self.collect_skips = []
         self.deselected = 0
+        self.collect_lines = []
         self.current = None
         self.leaks = None
         self.passed_phases, self.passed_durs = "", []
@@ -654,6 +669,15 @@ class WorkerPlugin:
             "mainargv": list(sys.argv),
         }
         self.seed_note = _share_seed(config)
+        # herd --timeout N stands for pytest-timeout's --timeout N: the
+        # plugin reads it as it would (its header says "timeout: N s"),
+        # and herd, not the plugin, enforces it.
+        herd_timeout = os.environ.pop("HERD_TIMEOUT", None)
+        if herd_timeout and hasattr(config.option, "timeout"):
+            try:
+                config.option.timeout = float(herd_timeout)
+            except ValueError:
+                pass
         # xdist's controller calls pytest_configure_node(node) once per
         # worker before the worker starts, and the worker finds what the hook
         # put in node.workerinput in config.workerinput. herd has no Python
@@ -701,6 +725,9 @@ class WorkerPlugin:
     def pytest_sessionstart(self, session):
         config = session.config
         _silence_terminal(config)
+        # The header as pytest prints it, pytest-timeout's lines included,
+        # before that plugin goes.
+        header = _header_lines(config)
         # pytest-timeout's thread method calls os._exit, which would kill the
         # worker; herd owns timeouts, so its hooks go.
         plugin = config.pluginmanager.get_plugin("timeout")
@@ -726,8 +753,7 @@ class WorkerPlugin:
                 "rootdir": str(config.rootpath),
                 "cachedir": _cachedir(config),
                 "invocation_dir": str(config.invocation_params.dir),
-                "header": _header_lines(config)
-                + [n for n in (self.rerun_note, self.seed_note) if n],
+                "header": header + [n for n in (self.rerun_note, self.seed_note) if n],
                 "options": _options(config),
                 "cov": self._cov_options(config),
             }
@@ -803,15 +829,16 @@ class WorkerPlugin:
         pytest's genitems and modifyitems would, and return their items
         that are left."""
         items = []
-        for leaf_id in ids:
-            if leaf_id not in self.leaf_by_id or leaf_id in self.expanded:
-                continue
-            self.expanded.add(leaf_id)
-            for leaf in self.leaf_by_id[leaf_id]:
-                if isinstance(leaf, pytest.Item):
-                    items.append(leaf)
-                else:
-                    items.extend(session.genitems(leaf))
+        with _collect_warnings(session.config):
+            for leaf_id in ids:
+                if leaf_id not in self.leaf_by_id or leaf_id in self.expanded:
+                    continue
+                self.expanded.add(leaf_id)
+                for leaf in self.leaf_by_id[leaf_id]:
+                    if isinstance(leaf, pytest.Item):
+                        items.append(leaf)
+                    else:
+                        items.extend(session.genitems(leaf))
         if items:
             session.config.hook.pytest_collection_modifyitems(
                 session=session, config=session.config, items=items
@@ -847,6 +874,9 @@ class WorkerPlugin:
                 # collected them first.
                 self.errors, self.collect_skips, self.deselected = errors, skips, deselected
 
+    def pytest_collection_finish(self, session):
+        self.collect_lines = _collection_lines(session.config, session.items)
+
     def pytest_deselected(self, items):
         self.deselected += len(items)
 
@@ -857,7 +887,19 @@ class WorkerPlugin:
             text = warning_record_to_str(warning_message)
         except Exception:
             text = str(warning_message.message)
-        self.ch.post({"t": "warning", "warning": {"nodeid": nodeid, "message": text}})
+        where = nodeid
+        if not where:
+            # A warning outside any test (a module's import, pytest's
+            # configuration) is shown where it was raised, as pytest's
+            # warnings summary does: "test_x.py:2".
+            try:
+                from _pytest.pathlib import absolutepath, bestrelpath
+
+                path = bestrelpath(self.config.invocation_params.dir, absolutepath(warning_message.filename))
+                where = "%s:%s" % (path, warning_message.lineno)
+            except Exception:
+                where = ""
+        self.ch.post({"t": "warning", "warning": {"nodeid": where, "message": text, "when": when}})
 
     # -- the run loop --------------------------------------------------
 
@@ -890,6 +932,7 @@ class WorkerPlugin:
                     "skips": self.collect_skips,
                     "deselected": self.deselected,
                     "ini_timeout": ini_timeout,
+                    "report_lines": self.collect_lines,
                 }
             )
         else:
@@ -903,6 +946,7 @@ class WorkerPlugin:
                     "skips": self.collect_skips,
                     "deselected": self.deselected,
                     "ini_timeout": ini_timeout,
+                    "report_lines": self.collect_lines,
                 }
             )
         items = self.items
@@ -1102,47 +1146,108 @@ def _silence_terminal(config):
 
 
 def _header_lines(config):
+    """The lines pytest prints under "test session starts", as its terminal
+    reporter builds them: the platform line, then what every plugin's
+    pytest_report_header returns (pytest's own rootdir, testpaths and
+    plugins, pytest-timeout's timeout lines, cachedir...), in pytest's
+    order. --no-header leaves them out."""
     import platform
 
     import pluggy
-    import pytest
 
-    lines = [
-        "platform %s -- Python %s, pytest-%s, pluggy-%s"
-        % (sys.platform, platform.python_version(), pytest.__version__, pluggy.__version__)
-    ]
-    rootline = "rootdir: %s" % config.rootpath
-    if config.inipath:
-        try:
-            rel = config.inipath.relative_to(config.rootpath)
-        except ValueError:
-            rel = config.inipath
-        rootline += ", configfile: %s" % rel
-    lines.append(rootline)
-    plugininfo = config.pluginmanager.list_plugin_distinfo()
-    if plugininfo:
-        names = []
-        seen = set()
-        for _, dist in plugininfo:
-            name = dist.project_name
-            if name.startswith("pytest-"):
-                name = name[7:]
-            item = "%s-%s" % (name, dist.version)
-            if item not in seen:
-                seen.add(item)
-                names.append(item)
-        lines.append("plugins: " + ", ".join(names))
+    if getattr(config.option, "no_header", False):
+        return []
+    verinfo = platform.python_version()
+    msg = "platform %s -- Python %s" % (sys.platform, verinfo)
+    pypy_version_info = getattr(sys, "pypy_version_info", None)
+    if pypy_version_info:
+        verinfo = ".".join(map(str, pypy_version_info[:3]))
+        msg += "[pypy-%s-%s]" % (verinfo, pypy_version_info[3])
+    msg += ", pytest-%s, pluggy-%s" % (pytest.__version__, pluggy.__version__)
+    opt = config.option
+    if (getattr(opt, "verbose", 0) or 0) > 0 or getattr(opt, "debug", False) or getattr(opt, "pastebin", None):
+        msg += " -- " + str(sys.executable)
+    lines = [msg]
     try:
-        extra = config.hook.pytest_report_header(config=config, start_path=config.rootpath)
+        extra = config.hook.pytest_report_header(config=config, start_path=config.invocation_params.dir)
     except Exception:
         extra = []
     for group in reversed(extra or []):
         if isinstance(group, str):
             group = [group]
-        for line in group:
-            if line.startswith("rootdir:") or line.startswith("plugins:"):
-                continue
-            if line.startswith("timeout:") or line.startswith("timeout method:") or line.startswith("timeout func_only"):
-                continue
-            lines.append(line)
+        for text in group:
+            for line in str(text).split("\n"):
+                if line.startswith("plugins: "):
+                    line = _plugins_line(config, line)
+                lines.append(line)
     return lines
+
+
+def _collection_lines(config, items):
+    """What plugins print right after pytest's "collected N items" line
+    (pytest_report_collectionfinish): --lf's "run-last-failure: ...",
+    --sw's "stepwise: ...". The worker's terminal is silent, so herd's
+    controller prints them."""
+    try:
+        got = config.hook.pytest_report_collectionfinish(
+            config=config, start_path=config.invocation_params.dir, items=items
+        )
+    except Exception:
+        return []
+    lines = []
+    for group in reversed(got or []):
+        if isinstance(group, str):
+            group = [group]
+        for text in group:
+            lines.extend(str(text).split("\n"))
+    return lines
+
+
+def _rerun_blocked_by_herd(config):
+    """Whether pytest-rerunfailures is installed and kept out of the worker
+    by herd alone (herd_boot.py passes -p no:rerunfailures first), so that
+    pytest would have loaded it."""
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False
+    if config.pluginmanager.get_plugin("rerunfailures") is not None:
+        return False
+    user = list(config.invocation_params.args[2:])
+    try:
+        user += list(config.getini("addopts"))
+    except (ValueError, TypeError):
+        pass
+    user += os.environ.get("PYTEST_ADDOPTS", "").split()
+    return not any(a.endswith("no:rerunfailures") for a in user)
+
+
+def _plugins_line(config, line):
+    """pytest's "plugins:" line, with pytest-rerunfailures where pytest lists
+    it: herd keeps it out of its workers, but pytest would have loaded it.
+    The order is the one pluggy loads entry points in."""
+    if not _rerun_blocked_by_herd(config):
+        return line
+    try:
+        from importlib import metadata
+
+        loaded = {dist.project_name for _, dist in config.pluginmanager.list_plugin_distinfo()}
+        names = []
+        added = False
+        for dist in metadata.distributions():
+            project = dist.metadata["name"]
+            for ep in dist.entry_points:
+                if ep.group != "pytest11":
+                    continue
+                if ep.name == "rerunfailures":
+                    added = True
+                elif project not in loaded:
+                    continue
+                name = "%s-%s" % (project, dist.version)
+                if name.startswith("pytest-"):
+                    name = name[7:]
+                if name not in names:
+                    names.append(name)
+        if not added:
+            return line
+        return "plugins: " + ", ".join(names)
+    except Exception:
+        return line

@@ -14,7 +14,8 @@ const herdLine = "herd 0.1.0: 2 workers, python /usr/bin/python3"
 
 // herdify turns pytest's output into what herd prints for the same run:
 // herd adds its own line after pytest's header, and its progress letters
-// carry no file name because tests of many files finish interleaved.
+// carry no file name because tests of many files finish interleaved; as
+// under pytest-xdist, whose letters they are, no blank line follows them.
 func herdify(t *testing.T, pytestOut, fileProgress, herdProgress string) string {
 	t.Helper()
 	out := pytestOut
@@ -25,6 +26,9 @@ func herdify(t *testing.T, pytestOut, fileProgress, herdProgress string) string 
 	if fileProgress != "" {
 		if !strings.Contains(out, fileProgress+"\n") {
 			t.Fatalf("pytest output has no progress line %q", fileProgress)
+		}
+		if strings.Contains(out, fileProgress+"\n\n") {
+			fileProgress += "\n"
 		}
 		out = strings.Replace(out, fileProgress+"\n", herdProgress+"\n", 1)
 	}
@@ -550,11 +554,11 @@ func TestTerminalCollectionSkip(t *testing.T) {
 	o := DefaultTerminalOptions()
 	o.ReportChars = "s"
 	// pytest 7.2.1's output for a module skipped with allow_module_level,
-	// run with -rs, below its header.
+	// run with -rs, below its header, with xdist's progress line (no file
+	// name, no blank line after it).
 	want := "collected 1 item / 1 skipped\n" +
 		"\n" +
 		".                                                                        [100%]\n" +
-		"\n" +
 		"=========================== short test summary info ============================\n" +
 		"SKIPPED [1] test_skipmod.py:2: no db\n" +
 		"========================= 1 passed, 1 skipped in 0.01s =========================\n"

@@ -227,7 +227,10 @@ type Run struct {
 	// Tests holds one entry per collected test, in collection order.
 	Tests            []*Test
 	CollectionErrors []CollectionError
-	Warnings         []Warning
+	// CollectionLines are what plugins print after pytest's collected
+	// line, such as --lf's "run-last-failure: rerun previous 3 failures".
+	CollectionLines []string
+	Warnings        []Warning
 	// Interrupted is set when the run ended early (Ctrl-C, collection
 	// errors); InterruptReason says why in pytest's words.
 	Interrupted     bool

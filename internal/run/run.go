@@ -257,6 +257,10 @@ type dispatcher struct {
 	fatal         error
 	firstStartErr error
 	sessionSeen   bool
+	// procWarns counts the warnings each worker process raised outside
+	// any test, procWarnMax the most any process raised of each.
+	procWarns   map[procWarning]int
+	procWarnMax map[result.Warning]int
 	// diagQueue holds crashed tests waiting for their rerun alone.
 	diagQueue []int
 	// failedFirst is pytest's --ff: last run's failures go first.
@@ -526,6 +530,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 	case protocol.TypeCollected:
 		if !d.haveColl {
 			d.iniTimeout = m.IniTimeout
+			d.run.CollectionLines = m.ReportLines
 		}
 		if s.split {
 			d.onShare(s, m)
@@ -537,6 +542,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 	case protocol.TypeFiles:
 		if !d.haveColl {
 			d.iniTimeout = m.IniTimeout
+			d.run.CollectionLines = m.ReportLines
 		}
 		d.onFiles(s, m)
 	case protocol.TypeWant:
@@ -577,7 +583,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		}
 	case protocol.TypeWarning:
 		if m.Warning != nil {
-			d.run.Warnings = append(d.run.Warnings, result.Warning{NodeID: m.Warning.NodeID, Message: m.Warning.Message})
+			d.addWarning(s, m.Warning)
 		}
 	}
 }

@@ -1,0 +1,340 @@
+//go:build unix
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The tests in this file run herd and pytest side by side on one suite and
+// compare what they print: the header, the progress letters, and every
+// section below them, as the report package's tests compare herd's output
+// with pytest 7.2.1's byte for byte.
+
+// writeSuite writes files (path relative to the suite -> content) into a
+// fresh directory and returns it.
+func writeSuite(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "suite")
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// termOut is a terminal output cut into the parts herd's and pytest's are
+// compared by.
+type termOut struct {
+	// header is the session header up to the collected line included,
+	// without herd's own lines (herd's version, seed and rerun notes).
+	header []string
+	// collect are the lines plugins print right below the collected line.
+	collect []string
+	// letters are the progress letters, sorted: herd's workers finish tests
+	// in another order than serial pytest.
+	letters string
+	// blankAfterProgress says a blank line follows the progress letters.
+	blankAfterProgress bool
+	// sections maps each "=== title ===" section below the progress to its
+	// text; the closing line is under "closing" with its duration cut.
+	sections map[string]string
+	order    []string
+}
+
+var (
+	herdLineRE     = regexp.MustCompile(`^(herd \S+: \d+ workers?, python |herd seed: |rerunfailures: reruns are done by herd)`)
+	collectedRE    = regexp.MustCompile(`^(collecting \.\.\. )?collected \d+ items?|^gw\d+ \[\d+\]`)
+	progressRE     = regexp.MustCompile(`^(\S+\.py )?([.FEsxXRCTn]+)\s*(\[\s*\d+%\])?$`)
+	sepRE          = regexp.MustCompile(`^[=!]+ (.*?) [=!]+$`)
+	closingTimeRE  = regexp.MustCompile(` in \d+\.\d\ds( \(\d+:\d\d:\d\d\))?`)
+	closingCountRE = regexp.MustCompile(`^(=+ )?(\d+ \w+.*) in T( =+)?$`)
+)
+
+// cutTerminal cuts a herd or pytest terminal output into its parts.
+func cutTerminal(t *testing.T, out string) termOut {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	var to termOut
+	to.sections = map[string]string{}
+	i := 0
+	if len(lines) > 0 && strings.Contains(lines[0], "test session starts") {
+		for ; i < len(lines); i++ {
+			l := lines[i]
+			if herdLineRE.MatchString(l) || strings.HasPrefix(l, "gw") && !collectedRE.MatchString(l) {
+				continue
+			}
+			to.header = append(to.header, l)
+			if collectedRE.MatchString(l) {
+				i++
+				break
+			}
+		}
+		for ; i < len(lines) && lines[i] != ""; i++ {
+			to.collect = append(to.collect, lines[i])
+		}
+		if i < len(lines) && lines[i] == "" {
+			i++
+		}
+	}
+	var letters []byte
+	for ; i < len(lines); i++ {
+		m := progressRE.FindStringSubmatch(lines[i])
+		if m == nil {
+			break
+		}
+		letters = append(letters, m[2]...)
+	}
+	sort.Slice(letters, func(a, b int) bool { return letters[a] < letters[b] })
+	to.letters = string(letters)
+	if i < len(lines) && lines[i] == "" {
+		to.blankAfterProgress = true
+		i++
+	}
+	title := ""
+	var body []string
+	flush := func() {
+		if title != "" || len(body) > 0 {
+			to.sections[title] = strings.Join(body, "\n")
+			to.order = append(to.order, title)
+		}
+	}
+	for ; i < len(lines); i++ {
+		l := closingTimeRE.ReplaceAllString(lines[i], " in T")
+		if m := closingCountRE.FindStringSubmatch(l); m != nil && i == len(lines)-1 {
+			flush()
+			title, body = "closing", []string{m[2] + " in T"}
+			continue
+		}
+		if m := sepRE.FindStringSubmatch(l); m != nil && (strings.HasPrefix(l, "===") || strings.HasPrefix(l, "!!!")) {
+			flush()
+			title, body = m[1], nil
+			continue
+		}
+		body = append(body, l)
+	}
+	flush()
+	return to
+}
+
+// diffLines reports the first difference of two lists of lines.
+func diffLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	for k := 0; k < len(got) || k < len(want); k++ {
+		var g, w string
+		if k < len(got) {
+			g = got[k]
+		}
+		if k < len(want) {
+			w = want[k]
+		}
+		if g != w {
+			t.Errorf("%s differs at line %d:\n  herd:   %q\n  pytest: %q\n--- herd ---\n%s\n--- pytest ---\n%s",
+				what, k+1, g, w, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			return
+		}
+	}
+}
+
+// warningBlocks are the entries of a warnings summary (location lines and
+// message), sorted: herd's workers raise them in another order.
+func warningBlocks(section string) []string {
+	var blocks []string
+	for _, b := range strings.Split(section, "\n\n") {
+		if b = strings.TrimSpace(b); b != "" {
+			blocks = append(blocks, b)
+		}
+	}
+	sort.Strings(blocks)
+	return blocks
+}
+
+// compareSections checks that herd printed every section pytest printed,
+// with the same text, in the same order; the warnings summary's entries
+// may come in another order.
+func compareSections(t *testing.T, herd, pytest termOut) {
+	t.Helper()
+	diffLines(t, "section titles", herd.order, pytest.order)
+	for _, title := range pytest.order {
+		got, want := herd.sections[title], pytest.sections[title]
+		if title == "warnings summary" {
+			diffLines(t, "warnings summary", warningBlocks(got), warningBlocks(want))
+			continue
+		}
+		diffLines(t, "section "+title, strings.Split(got, "\n"), strings.Split(want, "\n"))
+	}
+}
+
+// outputSuite has failures of every kind pytest words differently under
+// --tb=line, warnings raised at import and in a test, testpaths and
+// pytest-timeout's ini options (lines of the header).
+var outputSuite = map[string]string{
+	"pytest.ini": "[pytest]\ntestpaths = tests\ntimeout = 300\ntimeout_method = thread\n",
+	"tests/test_fail.py": `import unittest
+import warnings
+
+import pytest
+
+warnings.warn(UserWarning("raised while test_fail.py is imported"))
+
+
+def test_pass():
+    pass
+
+
+def test_assert():
+    x = 1
+    assert x == 2, "one is not two"
+
+
+def test_long_diff():
+    assert "a" * 30 == "b" * 30
+
+
+def test_raises_multiline():
+    raise ValueError("first line\nsecond line")
+
+
+class TestCase(unittest.TestCase):
+    def test_unittest(self):
+        self.assertEqual(1, 2)
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+
+def test_setup_error(broken):
+    pass
+
+
+@pytest.mark.xfail(strict=True, reason="known")
+def test_strict_xpass():
+    pass
+
+
+def test_skip():
+    pytest.skip("not here")
+
+
+def test_warns():
+    warnings.warn(UserWarning("raised by a test"))
+`,
+	"tests/test_more.py": `import warnings
+
+warnings.warn(UserWarning("raised while test_more.py is imported"))
+
+
+def test_one():
+    pass
+
+
+def test_two():
+    pass
+`,
+}
+
+// TestOutputMatchesPytest compares herd's terminal output with pytest's on
+// outputSuite: the header line for line (pytest's rootdir line with its
+// testpaths note, the plugins line, pytest-timeout's lines), the progress
+// letters, and every section, --tb=line's one line per failure included;
+// and the line after the progress with pytest-xdist's, whose progress
+// letters herd prints.
+func TestOutputMatchesPytest(t *testing.T) {
+	needHerd(t)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"tb=line", []string{"--tb=line", "-rfE"}},
+		{"tb=short", []string{"--tb=short"}},
+		{"tb=line quiet", []string{"--tb=line", "-q", "-rfE"}},
+		{"collect-each", []string{"--tb=line", "-rfE", "--collect-each"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeSuite(t, outputSuite)
+			var pyArgs []string
+			for _, a := range c.args {
+				if a != "--collect-each" {
+					pyArgs = append(pyArgs, a)
+				}
+			}
+			py := pytestRun(t, dir, nil, pyArgs...)
+			if py.Code != 1 || len(py.Outcomes) != 11 {
+				t.Fatalf("suite broken: pytest exits %d with %d tests, want 1 and 11\n%s", py.Code, len(py.Outcomes), tail(py.Stdout))
+			}
+			stdout, stderr, code, rep := runHerd(t, dir, append([]string{"-p", "no:cacheprovider"}, c.args...)...)
+			if code != 1 {
+				t.Errorf("herd exits %d, want 1\nstderr:\n%s", code, tail(stderr))
+			}
+			diffOutcomes(t, rep.outcomes(), py.Outcomes)
+			h, p := cutTerminal(t, stdout), cutTerminal(t, py.Stdout)
+			diffLines(t, "header", h.header, p.header)
+			diffLines(t, "lines below the collected line", h.collect, p.collect)
+			if h.letters != p.letters {
+				t.Errorf("progress letters: herd %q, pytest %q", h.letters, p.letters)
+			}
+			compareSections(t, h, p)
+			if c.name == "tb=line" {
+				// The one line pytest prints per failure, for the record.
+				want := filepath.Join(dir, "tests", "test_fail.py") + ":15: AssertionError: one is not two"
+				if !strings.Contains(h.sections["FAILURES"], want) {
+					t.Errorf("FAILURES has no line %q:\n%s", want, h.sections["FAILURES"])
+				}
+			}
+
+			// herd's progress letters are pytest-xdist's: what follows
+			// them is laid out as under pytest -n 2.
+			xd := pytestRun(t, dir, nil, append([]string{"-n", "2"}, pyArgs...)...)
+			x := cutTerminal(t, xd.Stdout)
+			if h.blankAfterProgress != x.blankAfterProgress {
+				t.Errorf("blank line after the progress letters: herd %v, pytest -n 2 %v\n--- herd ---\n%s\n--- pytest -n 2 ---\n%s",
+					h.blankAfterProgress, x.blankAfterProgress, tail(stdout), tail(xd.Stdout))
+			}
+		})
+	}
+}
+
+// TestOutputHeaderVerboseAndLastFailed compares the header under -v
+// (pytest's executable, cachedir line, "collecting ... collected") with
+// herd's --timeout given as pytest-timeout's, and under --lf the
+// "run-last-failure:" line below the collected line.
+func TestOutputHeaderVerboseAndLastFailed(t *testing.T) {
+	needHerd(t)
+	dir := writeSuite(t, outputSuite)
+	env := baseEnv()
+	// A first run records the failures --lf reruns.
+	if r := run(t, dir, env, python, "-m", "pytest", "-q", "--tb=no"); r.Code != 1 {
+		t.Fatalf("suite broken: pytest exits %d, want 1\n%s", r.Code, tail(r.Stdout))
+	}
+	for _, args := range [][]string{
+		{"-v", "--timeout", "7", "--tb=no"},
+		{"--lf", "--tb=no"},
+		{"--lf", "-v", "--tb=no"},
+	} {
+		py := run(t, dir, env, python, append([]string{"-m", "pytest"}, args...)...)
+		hd := run(t, dir, env, herdBin, append([]string{"--python", python, "-n", "2"}, args...)...)
+		if py.Code != 1 || hd.Code != 1 {
+			t.Errorf("%v: pytest exits %d, herd %d, want 1 and 1\n%s", args, py.Code, hd.Code, tail(hd.Stderr))
+		}
+		h, p := cutTerminal(t, hd.Stdout), cutTerminal(t, py.Stdout)
+		name := strings.Join(args, " ")
+		diffLines(t, name+": header", h.header, p.header)
+		diffLines(t, name+": lines below the collected line", h.collect, p.collect)
+		if strings.Contains(name, "--lf") && (len(h.collect) == 0 || !strings.HasPrefix(h.collect[0], "run-last-failure: ")) {
+			t.Errorf("%s: no run-last-failure line below the collected line: %q", name, h.collect)
+		}
+	}
+}
