@@ -3,12 +3,16 @@
 package e2e
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The tests in this file run herd and pytest side by side on one suite and
@@ -337,4 +341,175 @@ func TestOutputHeaderVerboseAndLastFailed(t *testing.T) {
 			t.Errorf("%s: no run-last-failure line below the collected line: %q", name, h.collect)
 		}
 	}
+}
+
+// killSuite has a test that outlives its timeout, a test that crashes its
+// process, and slow tests that write a file when they start, so a test can
+// press Ctrl-C while they run.
+var killSuite = map[string]string{
+	"test_kill.py": `import os
+import time
+
+import pytest
+
+
+def test_before():
+    pass
+
+
+@pytest.mark.timeout(2)
+def test_hang():
+    time.sleep(60)
+
+
+def test_crash():
+    os._exit(3)
+
+
+def test_after():
+    pass
+`,
+	"slow/test_slow0.py": slowModule,
+	"slow/test_slow1.py": slowModule,
+}
+
+// slowModule is a test that notes its start in $STARTED_DIR and then
+// sleeps; two such modules run on two workers at once.
+const slowModule = `import os
+import time
+
+
+def test_slow():
+    open(os.path.join(os.environ["STARTED_DIR"], os.path.basename(__file__)), "w").close()
+    time.sleep(60)
+`
+
+// progressExtras are the lines among the progress letters that are not
+// letters: what herd says mid-progress about its workers.
+func progressExtras(out string) []string {
+	var extras []string
+	in := false
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case collectedRE.MatchString(l):
+			in = true
+		case !in || l == "" || progressRE.MatchString(l):
+		case strings.HasPrefix(l, "="), strings.HasPrefix(l, "!"):
+			return extras
+		default:
+			extras = append(extras, l)
+		}
+	}
+	return extras
+}
+
+// TestOutputHerdKills checks what herd prints mid-progress when it kills a
+// worker itself: the cause (a timeout, Ctrl-C) in its own words, never
+// "worker died: killed by SIGTERM"; a crash herd did not cause still says
+// how the worker died. pytest runs the same tests alongside (with
+// pytest-timeout's signal method, and a real SIGINT), for the outcomes
+// around the kills and the exit codes.
+func TestOutputHerdKills(t *testing.T) {
+	needHerd(t)
+	t.Run("timeout and crash", func(t *testing.T) {
+		t.Parallel()
+		dir := writeSuite(t, killSuite)
+		// pytest's os._exit would end its whole session: pytest runs the
+		// others.
+		py := pytestRun(t, dir, nil, "-o", "timeout_method=signal", "-k", "not crash", "test_kill.py")
+		stdout, stderr, code, rep := runHerd(t, dir, "-p", "no:cacheprovider", "test_kill.py")
+		if code != 1 || py.Code != 1 {
+			t.Errorf("herd exits %d, pytest %d; want 1 and 1\nstderr:\n%s", code, py.Code, tail(stderr))
+		}
+		if rep.outcomes()["test_kill.py::test_crash"] != "crashed" {
+			t.Errorf("test_crash: %s, want crashed", rep.outcomes()["test_kill.py::test_crash"])
+		}
+		// pytest-timeout fails the test; herd says timeout.
+		for _, id := range []string{"test_kill.py::test_before", "test_kill.py::test_hang", "test_kill.py::test_after"} {
+			want := py.Outcomes[id]
+			if id == "test_kill.py::test_hang" && want == "failed" {
+				want = "timeout"
+			}
+			if got := rep.outcomes()[id]; got != want {
+				t.Errorf("%s: herd %s, pytest %s (timeout for herd)", id, got, py.Outcomes[id])
+			}
+		}
+		extras := progressExtras(stdout)
+		want := []string{
+			`^\[gw\d\] test_kill\.py::test_hang timed out after 2s: worker killed \(SIGTERM after stack dump\)$`,
+			`^\[gw\d\] worker died: exit code 3$`,
+		}
+		sort.Strings(extras)
+		if len(extras) != len(want) {
+			t.Fatalf("lines among the progress letters: %q, want one per death\n%s", extras, tail(stdout))
+		}
+		for k, re := range want {
+			if !regexp.MustCompile(re).MatchString(extras[k]) {
+				t.Errorf("line %q does not match %s", extras[k], re)
+			}
+		}
+	})
+	t.Run("ctrl-c", func(t *testing.T) {
+		t.Parallel()
+		dir := writeSuite(t, killSuite)
+		py := interruptRun(t, dir, 1, python, "-m", "pytest", "-p", "no:cacheprovider", "slow")
+		hd := interruptRun(t, dir, 2, herdBin, "--python", python, "-n", "2", "-p", "no:cacheprovider", "slow")
+		if py.Code != 2 || hd.Code != 2 {
+			t.Errorf("after Ctrl-C herd exits %d, pytest %d; want 2 and 2\nherd stderr:\n%s", hd.Code, py.Code, tail(hd.Stderr))
+		}
+		if !strings.Contains(py.Stdout, "KeyboardInterrupt") {
+			t.Errorf("pytest did not see the Ctrl-C:\n%s", tail(py.Stdout))
+		}
+		extras := progressExtras(hd.Stdout)
+		sort.Strings(extras)
+		re := regexp.MustCompile(`^\[gw\d\] slow/test_slow[01]\.py::test_slow stopped: interrupted \(worker killed by SIG(TERM|KILL)\)$`)
+		if len(extras) != 2 {
+			t.Fatalf("lines among the progress letters: %q, want one per killed worker\n%s", extras, tail(hd.Stdout))
+		}
+		for _, l := range extras {
+			if !re.MatchString(l) {
+				t.Errorf("line %q does not match %s", l, re)
+			}
+		}
+	})
+}
+
+// interruptRun runs a command in dir whose tests write a file in
+// $STARTED_DIR when they start, sends it SIGINT (the terminal's Ctrl-C)
+// once n have, and returns what it did.
+func interruptRun(t *testing.T, dir string, n int, name string, args ...string) execResult {
+	t.Helper()
+	started := t.TempDir()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = baseEnv("STARTED_DIR=" + started)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(commandTimeout)
+	for {
+		if ents, _ := os.ReadDir(started); len(ents) >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+			t.Fatalf("%s: the slow tests never started\n%s\n%s", name, tail(stdout.String()), tail(stderr.String()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-done:
+	case <-time.After(commandTimeout):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		t.Fatalf("%s did not end after SIGINT\n%s", name, tail(stdout.String()))
+	}
+	return execResult{Stdout: stdout.String(), Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}
 }

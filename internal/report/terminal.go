@@ -130,7 +130,12 @@ func (t *Terminal) Handle(ev result.Event) {
 		}
 	case result.WorkerDied:
 		delete(t.running, ev.Worker)
-		t.tw.writeLine(workerPrefix(ev.Worker) + "worker died: " + ev.Message)
+		if ev.Cause != "" {
+			// herd killed it (a timeout, Ctrl-C): say why, not how.
+			t.tw.writeLine(workerPrefix(ev.Worker) + ev.Cause)
+		} else {
+			t.tw.writeLine(workerPrefix(ev.Worker) + "worker died: " + ev.Message)
+		}
 	case result.TestStarted:
 		if ev.Worker != "" {
 			t.running[ev.Worker] = ev.NodeID

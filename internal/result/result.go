@@ -315,8 +315,14 @@ type Event struct {
 	Run *Run
 	// Info is set for RunStarted.
 	Info *Info
-	// Message is a human-readable detail (why a worker died).
+	// Message is a human-readable detail (how a worker died: "killed by
+	// SIGSEGV", "exit code 3").
 	Message string
+	// Cause says, for WorkerDied, why herd killed the worker itself, in
+	// the words of the cause ("test_x.py::test_hang timed out after 2s:
+	// worker killed (SIGTERM after stack dump)"); empty when herd did not
+	// (a crash).
+	Cause string
 	// Process is the worker's process number in its slot (see
 	// Test.Process), for worker events.
 	Process int

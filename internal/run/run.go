@@ -1354,7 +1354,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		}
 		if !expected || ex.Signal != "" {
 			d.run.WorkerDeaths++
-			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Process: s.gen, Message: msg})
+			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Process: s.gen, Message: msg, Cause: d.deathCause(s, ex)})
 		}
 	}
 	if s.current >= 0 {
