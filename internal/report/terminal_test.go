@@ -610,3 +610,22 @@ func TestTerminalNodeIDsRelativeToInvocationDir(t *testing.T) {
 		}
 	}
 }
+
+// A worker herd killed itself is reported by its cause, not as a death.
+func TestTerminalHerdKillSaysCause(t *testing.T) {
+	var b strings.Builder
+	term := NewTerminal(&b, DefaultTerminalOptions())
+	run := passedRun()
+	term.Handle(result.Event{Kind: result.Collected, Run: run})
+	term.Handle(result.Event{Kind: result.TestFinished, Worker: "gw0", Test: run.Tests[0]})
+	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Message: "killed by SIGTERM",
+		Cause: "test_b.py::test_2 timed out after 2s: worker killed (SIGTERM after stack dump)"})
+	term.Handle(result.Event{Kind: result.Tick})
+	want := "collected 3 items\n" +
+		"\n" +
+		".\n" +
+		"[gw1] test_b.py::test_2 timed out after 2s: worker killed (SIGTERM after stack dump)\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}
