@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,8 @@ type termOut struct {
 	letters string
 	// blankAfterProgress says a blank line follows the progress letters.
 	blankAfterProgress bool
+	// between are the other lines among the progress letters.
+	between []string
 	// sections maps each "=== title ===" section below the progress to its
 	// text; the closing line is under "closing" with its duration cut.
 	sections map[string]string
@@ -91,20 +94,23 @@ func cutTerminal(t *testing.T, out string) termOut {
 			i++
 		}
 	}
+	// The progress area runs to the first separator: letters, and under
+	// -s the output of tests.
 	var letters []byte
+	start := i
 	for ; i < len(lines); i++ {
-		m := progressRE.FindStringSubmatch(lines[i])
-		if m == nil {
+		if sepRE.MatchString(lines[i]) || closingCountRE.MatchString(closingTimeRE.ReplaceAllString(lines[i], " in T")) {
 			break
 		}
-		letters = append(letters, m[2]...)
+		if m := progressRE.FindStringSubmatch(lines[i]); m != nil {
+			letters = append(letters, m[2]...)
+		} else if lines[i] != "" {
+			to.between = append(to.between, lines[i])
+		}
 	}
 	sort.Slice(letters, func(a, b int) bool { return letters[a] < letters[b] })
 	to.letters = string(letters)
-	if i < len(lines) && lines[i] == "" {
-		to.blankAfterProgress = true
-		i++
-	}
+	to.blankAfterProgress = i > start && lines[i-1] == ""
 	title := ""
 	var body []string
 	flush := func() {
@@ -384,25 +390,6 @@ def test_slow():
     time.sleep(60)
 `
 
-// progressExtras are the lines among the progress letters that are not
-// letters: what herd says mid-progress about its workers.
-func progressExtras(out string) []string {
-	var extras []string
-	in := false
-	for _, l := range strings.Split(out, "\n") {
-		switch {
-		case collectedRE.MatchString(l):
-			in = true
-		case !in || l == "" || progressRE.MatchString(l):
-		case strings.HasPrefix(l, "="), strings.HasPrefix(l, "!"):
-			return extras
-		default:
-			extras = append(extras, l)
-		}
-	}
-	return extras
-}
-
 // TestOutputHerdKills checks what herd prints mid-progress when it kills a
 // worker itself: the cause (a timeout, Ctrl-C) in its own words, never
 // "worker died: killed by SIGTERM"; a crash herd did not cause still says
@@ -434,7 +421,7 @@ func TestOutputHerdKills(t *testing.T) {
 				t.Errorf("%s: herd %s, pytest %s (timeout for herd)", id, got, py.Outcomes[id])
 			}
 		}
-		extras := progressExtras(stdout)
+		extras := cutTerminal(t, stdout).between
 		want := []string{
 			`^\[gw\d\] test_kill\.py::test_hang timed out after 2s: worker killed \(SIGTERM after stack dump\)$`,
 			`^\[gw\d\] worker died: exit code 3$`,
@@ -460,7 +447,7 @@ func TestOutputHerdKills(t *testing.T) {
 		if !strings.Contains(py.Stdout, "KeyboardInterrupt") {
 			t.Errorf("pytest did not see the Ctrl-C:\n%s", tail(py.Stdout))
 		}
-		extras := progressExtras(hd.Stdout)
+		extras := cutTerminal(t, hd.Stdout).between
 		sort.Strings(extras)
 		re := regexp.MustCompile(`^\[gw\d\] slow/test_slow[01]\.py::test_slow stopped: interrupted \(worker killed by SIG(TERM|KILL)\)$`)
 		if len(extras) != 2 {
@@ -512,4 +499,147 @@ func interruptRun(t *testing.T, dir string, n int, name string, args ...string) 
 		t.Fatalf("%s did not end after SIGINT\n%s", name, tail(stdout.String()))
 	}
 	return execResult{Stdout: stdout.String(), Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}
+}
+
+// liveModule prints, in every phase of every test, lines that name the
+// test: on stdout, on stderr, without a newline at the end of the call,
+// from a child process; and one line when it is imported.
+const liveModule = `import subprocess
+import sys
+
+import pytest
+
+print("LIVE import %s" % __name__)
+
+
+@pytest.fixture
+def fx(request):
+    print("LIVE %s setup" % request.node.nodeid)
+    yield
+    print("LIVE %s teardown" % request.node.nodeid)
+
+
+@pytest.mark.parametrize("n", range(80))
+def test_print(fx, n, request):
+    name = request.node.nodeid
+    print("LIVE %s out" % name)
+    sys.stderr.write("LIVE %s err\n" % name)
+    if n % 20 == 0:
+        subprocess.run([sys.executable, "-c", "print('LIVE %s child')" % name], check=True)
+    print("LIVE %s unfinished" % name, end="")
+`
+
+var (
+	liveRE     = regexp.MustCompile(`LIVE (test_live_\w\.py::test_print\[\d+\]) (setup|teardown|out|err|child|unfinished)`)
+	livePrefix = regexp.MustCompile(`^\[gw\d+\]( (\S+::\S+):)? (.*)$`)
+)
+
+// liveRecords counts the "LIVE nodeid what" records in out.
+func liveRecords(out string) map[string]int {
+	m := map[string]int{}
+	for _, l := range strings.Split(out, "\n") {
+		for _, r := range liveRE.FindAllString(l, -1) {
+			m[r]++
+		}
+	}
+	return m
+}
+
+// TestOutputLive runs a suite whose tests print in every phase under -s,
+// with herd -n 2 and serial pytest: herd passes every line through (stdout
+// to stdout, stderr to stderr) as pytest does, each prefixed with the test
+// that printed it, which the line itself names; lines printed while a file
+// is imported carry the worker only. What herd prints besides matches
+// pytest's.
+func TestOutputLive(t *testing.T) {
+	needHerd(t)
+	files := map[string]string{}
+	for _, m := range []string{"a", "b", "c"} {
+		files["test_live_"+m+".py"] = liveModule
+	}
+	dir := writeSuite(t, files)
+	py := pytestRun(t, dir, nil, "-s")
+	if py.Code != 0 || len(py.Outcomes) != 240 {
+		t.Fatalf("suite broken: pytest exits %d with %d tests\n%s", py.Code, len(py.Outcomes), tail(py.Stdout))
+	}
+	stdout, stderr, code, rep := runHerd(t, dir, "-s", "-p", "no:cacheprovider")
+	if code != 0 {
+		t.Fatalf("herd exits %d\n%s", code, tail(stderr))
+	}
+	diffOutcomes(t, rep.outcomes(), py.Outcomes)
+
+	// Every line of live output names its test, and it is the test that
+	// printed it.
+	imports := 0
+	var rest []string
+	for _, stream := range []struct{ name, out string }{{"stdout", stdout}, {"stderr", stderr}} {
+		for _, l := range strings.Split(stream.out, "\n") {
+			m := livePrefix.FindStringSubmatch(l)
+			if m == nil || !strings.Contains(l, "LIVE") {
+				if stream.name == "stdout" {
+					rest = append(rest, l)
+				}
+				continue
+			}
+			nodeid, text := m[2], m[3]
+			if strings.HasPrefix(text, "LIVE import ") {
+				imports++
+				if nodeid != "" {
+					t.Errorf("%s: a line printed at import is given to %s: %q", stream.name, nodeid, l)
+				}
+				continue
+			}
+			recs := liveRE.FindAllStringSubmatch(text, -1)
+			if len(recs) == 0 {
+				t.Errorf("%s: unexpected line %q", stream.name, l)
+				continue
+			}
+			for _, r := range recs {
+				if nodeid != r[1] {
+					t.Errorf("%s: %q printed by %s is given to %q", stream.name, r[0], r[1], nodeid)
+				}
+				if (r[2] == "err") != (stream.name == "stderr") {
+					t.Errorf("%q is on herd's %s", r[0], stream.name)
+				}
+			}
+		}
+	}
+	if imports < 3 {
+		t.Errorf("%d lines printed while a file was imported, want one per file at least", imports)
+	}
+
+	// herd passes through every line pytest shows, as often.
+	want := liveRecords(py.Stdout + "\n" + py.Stderr)
+	got := liveRecords(stdout + "\n" + stderr)
+	var diffs []string
+	for r, n := range want {
+		if got[r] != n {
+			diffs = append(diffs, fmt.Sprintf("%s: herd %d, pytest %d", r, got[r], n))
+		}
+	}
+	for r, n := range got {
+		if _, ok := want[r]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: herd %d, pytest 0", r, n))
+		}
+	}
+	if len(want) != 240*5+3*4 || len(diffs) > 0 {
+		sort.Strings(diffs)
+		t.Errorf("%d records from pytest; differences:\n  %s", len(want), strings.Join(limit(diffs, 20), "\n  "))
+	}
+
+	// Without the live lines, herd's output is pytest's: its header (where
+	// pytest prints what files print at import), the letters and the
+	// summary.
+	var pyRest []string
+	for _, l := range strings.Split(py.Stdout, "\n") {
+		if !strings.HasPrefix(l, "LIVE import ") {
+			pyRest = append(pyRest, l)
+		}
+	}
+	h, p := cutTerminal(t, strings.Join(rest, "\n")), cutTerminal(t, strings.Join(pyRest, "\n"))
+	diffLines(t, "header", h.header, p.header)
+	if len(h.between) > 0 || h.letters != strings.Repeat(".", 240) {
+		t.Errorf("progress: letters %q and other lines %q", h.letters, h.between)
+	}
+	compareSections(t, h, p)
 }

@@ -39,7 +39,14 @@ const (
 	// the files, sends them (TypeFiles) and collects only those it is told
 	// to (CmdCollect) or whose tests it is handed (CmdRun).
 	EnvSplit = "HERD_SPLIT"
+	// EnvLive holds, under -s, the token of the markers the worker writes
+	// into its stdout and stderr when a test starts and ends:
+	// LiveMarker + token + ":" + nodeid + "\x00" ("" after the test).
+	EnvLive = "HERD_LIVE"
 )
+
+// LiveMarker starts a live-output marker (see EnvLive).
+const LiveMarker = "\x00herd:"
 
 // BoardSize is the size of a worker's phase board in bytes.
 const BoardSize = 16

@@ -609,6 +609,11 @@ class WorkerPlugin:
         self.collect_skips = []
         self.deselected = 0
         self.collect_lines = []
+        # Under -s herd reads the worker's stdout and stderr live; the
+        # markers written at each test's start and end tell it, exactly,
+        # which test wrote what.
+        live = os.environ.pop("HERD_LIVE", None)
+        self.live_mark = ("\0herd:%s:" % live).encode() if live else None
         self.current = None
         self.leaks = None
         self.passed_phases, self.passed_durs = "", []
@@ -1036,12 +1041,14 @@ class WorkerPlugin:
             self.passed_phases, self.passed_durs = "", []
             seq += 1
             self.ch.phase(seq, "setup")
+            self._mark(nodeid)
             self.ch.send({"t": "start", "id": nodeid})
             spawns.take()
             before = leaks.begin(session)
             start = time.perf_counter()
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             dur = time.perf_counter() - start
+            self._mark("")
             done = {"t": "done", "id": nodeid, "dur": dur}
             if self.passed_phases:
                 done["pp"], done["pd"] = self.passed_phases, self.passed_durs
@@ -1053,6 +1060,23 @@ class WorkerPlugin:
             self.ch.post(done)
             self.current = None
         return True
+
+    def _mark(self, nodeid):
+        """Under -s, mark in fds 1 and 2 that what follows is nodeid's
+        output ("": no test's), after what Python still buffers for them."""
+        if self.live_mark is None:
+            return
+        mark = self.live_mark + nodeid.encode("utf-8", "replace") + b"\0"
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        for fd in (1, 2):
+            try:
+                os.write(fd, mark)
+            except OSError:
+                pass
 
     def pytest_runtest_logreport(self, report):
         config = self.config

@@ -18,8 +18,11 @@ const maxPriorShown = 10
 func (t *Terminal) runFinished(run *result.Run) {
 	t.setDirs(&run.Info)
 	// pytest's sessionfinish starts with an empty line() that ends the
-	// progress line.
-	t.tw.line("")
+	// progress line; when no test was reported, the blank line left after
+	// the collected line is that line.
+	if t.reported > 0 || !t.started {
+		t.tw.line("")
+	}
 	if t.opts.TB != "no" {
 		t.summaryErrors(run)
 		t.summaryFailures(run)

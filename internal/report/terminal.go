@@ -271,9 +271,16 @@ func (t *Terminal) collectedRun(run *result.Run) {
 	for _, l := range run.CollectionLines {
 		t.tw.writeLine(l)
 	}
+	if run.Collected > 0 && t.opts.Verbosity >= 0 {
+		// pytest leaves the blank line before the first test's output
+		// (its letters, or what it prints under -s) when it starts: what
+		// herd prints about workers, and live output, comes below it.
+		t.firstResult()
+	}
 }
 
-// firstResult leaves the blank line pytest prints before the first result.
+// firstResult leaves the blank line pytest prints before the first result,
+// once.
 func (t *Terminal) firstResult() {
 	if t.started {
 		return
