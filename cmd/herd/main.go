@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -223,6 +224,11 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		seed = binary.BigEndian.Uint32(b[:])
 	}
 	env := os.Environ()
+	if cfg.Timeout > 0 {
+		// pytest-timeout in the workers takes herd's --timeout as its
+		// own, as under pytest (its header line says it); herd enforces it.
+		env = append(env, "HERD_TIMEOUT="+strconv.FormatFloat(cfg.Timeout.Seconds(), 'g', -1, 64))
+	}
 	starter := &worker.ProcessStarter{
 		Spec: worker.Spec{
 			Python: py.Path,
@@ -230,7 +236,6 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			Args:   cfg.PytestArgs,
 			Env:    env,
 			Dir:    cwd,
-			Stdout: nil,
 		},
 		SlotEnv: func(slot int) []string {
 			return []string{
@@ -248,19 +253,24 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		return nil, err
 	}
 	defer qr.close()
-	var sink multiSink
-	sink = append(sink, qr.sinks(stdout)...)
-	sink = append(sink, sh.sink(stdout), qr.terminal(&lazyTerminal{w: stdout, cfg: cfg, tty: isTerminal(stdout)}))
+	tty := isTerminal(stdout)
 	if captureOff(cfg) {
-		// -s: every line a test prints goes to the terminal as it comes,
-		// prefixed with the test that printed it.
-		live := report.NewLiveOutput(stdout)
-		starter.SlotStdout = live.Writer
+		// -s: every line a test prints on stdout or stderr goes to herd's
+		// stdout or stderr as it comes, prefixed with the test that
+		// printed it; the reports write through live, between its lines.
+		live := report.NewLiveOutput(stdout, stderr, tty)
+		stdout = live.Terminal()
+		starter.SlotLive = func(slot int) (worker.Live, worker.Live) {
+			out, errs := live.Streams(slot)
+			return out, errs
+		}
 		// Python buffers stdout in blocks when it is a pipe; live output
 		// wants each line when it is printed.
 		starter.Spec.Env = append(starter.Spec.Env, "PYTHONUNBUFFERED=1")
-		sink = append(sink, live)
 	}
+	var sink multiSink
+	sink = append(sink, qr.sinks(stdout)...)
+	sink = append(sink, sh.sink(stdout), qr.terminal(&lazyTerminal{w: stdout, cfg: cfg, tty: tty}))
 	if cfg.Events != "" {
 		ew, closeEvents, err := openEvents(cfg.Events, eventsOut)
 		if err != nil {
@@ -583,7 +593,8 @@ func terminalWidth(w io.Writer) int {
 			return n
 		}
 	}
-	if f, ok := w.(*os.File); ok {
+	// An *os.File, or a writer in front of one (live output's, under -s).
+	if f, ok := w.(interface{ Fd() uintptr }); ok {
 		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols >= 40 {
 			return cols
 		}

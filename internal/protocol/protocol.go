@@ -39,7 +39,14 @@ const (
 	// the files, sends them (TypeFiles) and collects only those it is told
 	// to (CmdCollect) or whose tests it is handed (CmdRun).
 	EnvSplit = "HERD_SPLIT"
+	// EnvLive holds, under -s, the token of the markers the worker writes
+	// into its stdout and stderr when a test starts and ends:
+	// LiveMarker + token + ":" + nodeid + "\x00" ("" after the test).
+	EnvLive = "HERD_LIVE"
 )
+
+// LiveMarker starts a live-output marker (see EnvLive).
+const LiveMarker = "\x00herd:"
 
 // BoardSize is the size of a worker's phase board in bytes.
 const BoardSize = 16
@@ -144,6 +151,9 @@ type Message struct {
 	Skips []CollectionError `json:"skips,omitempty"`
 	// IniTimeout is pytest-timeout's ini option "timeout" in seconds.
 	IniTimeout float64 `json:"ini_timeout,omitempty"`
+	// ReportLines are what plugins print after pytest's collected line
+	// (pytest_report_collectionfinish: "run-last-failure: ...").
+	ReportLines []string `json:"report_lines,omitempty"`
 
 	// files: what the session's walk found, in collection order.
 	Files []File `json:"files,omitempty"`
@@ -283,8 +293,12 @@ type Section struct {
 
 // Warning is one recorded warning, already formatted as pytest prints it.
 type Warning struct {
+	// NodeID is the test that raised it, or for a warning outside any
+	// test where it was raised ("test_x.py:2"), as pytest shows it.
 	NodeID  string `json:"nodeid"`
 	Message string `json:"message"`
+	// When is pytest's phase: "config", "collect" or "runtest".
+	When string `json:"when,omitempty"`
 }
 
 // Leak is a process or non-daemon thread a test left running. The worker has

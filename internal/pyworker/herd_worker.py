@@ -556,6 +556,18 @@ def _entry(item):
     return entry
 
 
+def _collect_warnings(config):
+    """Record the warnings raised while test files are imported, as pytest
+    does around its collection: a file collected later, out of pytest's
+    own collection, must not lose them."""
+    try:
+        from _pytest.warnings import catch_warnings_for_item
+
+        return catch_warnings_for_item(config, ihook=config.hook, when="collect", item=None)
+    except Exception:
+        return contextlib.nullcontext()
+
+
 def _is_dir(node):
     """Whether node is a directory collector (a package), whose collection
     walks the file system but imports no test module."""
@@ -607,6 +619,12 @@ class WorkerPlugin:
         self.errors = []
         self.collect_skips = []
         self.deselected = 0
+        self.collect_lines = []
+        # Under -s herd reads the worker's stdout and stderr live; the
+        # markers written at each test's start and end tell it, exactly,
+        # which test wrote what.
+        live = os.environ.pop("HERD_LIVE", None)
+        self.live_mark = ("\0herd:%s:" % live).encode() if live else None
         self.current = None
         self.leaks = None
         self.passed_phases, self.passed_durs = "", []
@@ -677,6 +695,15 @@ class WorkerPlugin:
             "mainargv": list(sys.argv),
         }
         self.seed_note = _share_seed(config)
+        # herd --timeout N stands for pytest-timeout's --timeout N: the
+        # plugin reads it as it would (its header says "timeout: N s"),
+        # and herd, not the plugin, enforces it.
+        herd_timeout = os.environ.pop("HERD_TIMEOUT", None)
+        if herd_timeout and hasattr(config.option, "timeout"):
+            try:
+                config.option.timeout = float(herd_timeout)
+            except ValueError:
+                pass
         # xdist's controller calls pytest_configure_node(node) once per
         # worker before the worker starts, and the worker finds what the hook
         # put in node.workerinput in config.workerinput. herd has no Python
@@ -724,6 +751,9 @@ class WorkerPlugin:
     def pytest_sessionstart(self, session):
         config = session.config
         _silence_terminal(config)
+        # The header as pytest prints it, pytest-timeout's lines included,
+        # before that plugin goes.
+        header = _header_lines(config)
         # pytest-timeout's thread method calls os._exit, which would kill the
         # worker; herd owns timeouts, so its hooks go.
         plugin = config.pluginmanager.get_plugin("timeout")
@@ -749,8 +779,7 @@ class WorkerPlugin:
                 "rootdir": str(config.rootpath),
                 "cachedir": _cachedir(config),
                 "invocation_dir": str(config.invocation_params.dir),
-                "header": _header_lines(config)
-                + [n for n in (self.rerun_note, self.seed_note) if n],
+                "header": header + [n for n in (self.rerun_note, self.seed_note) if n],
                 "options": _options(config),
                 "cov": self._cov_options(config),
             }
@@ -828,7 +857,7 @@ class WorkerPlugin:
         the controller handed over: they were selected when their file was
         first collected, so they stay selected here too."""
         items = []
-        with self._as_first_collected():
+        with self._as_first_collected(), _collect_warnings(session.config):
             for leaf_id in ids:
                 if leaf_id not in self.leaf_by_id or leaf_id in self.expanded:
                     continue
@@ -949,6 +978,9 @@ class WorkerPlugin:
                 missing.append(nodeid)
         return missing
 
+    def pytest_collection_finish(self, session):
+        self.collect_lines = _collection_lines(session.config, session.items)
+
     def pytest_deselected(self, items):
         self.deselected += len(items)
         if self._deselected_now is not None:
@@ -961,7 +993,19 @@ class WorkerPlugin:
             text = warning_record_to_str(warning_message)
         except Exception:
             text = str(warning_message.message)
-        self.ch.post({"t": "warning", "warning": {"nodeid": nodeid, "message": text}})
+        where = nodeid
+        if not where:
+            # A warning outside any test (a module's import, pytest's
+            # configuration) is shown where it was raised, as pytest's
+            # warnings summary does: "test_x.py:2".
+            try:
+                from _pytest.pathlib import absolutepath, bestrelpath
+
+                path = bestrelpath(self.config.invocation_params.dir, absolutepath(warning_message.filename))
+                where = "%s:%s" % (path, warning_message.lineno)
+            except Exception:
+                where = ""
+        self.ch.post({"t": "warning", "warning": {"nodeid": where, "message": text, "when": when}})
 
     # -- the run loop --------------------------------------------------
 
@@ -994,6 +1038,7 @@ class WorkerPlugin:
                     "skips": self.collect_skips,
                     "deselected": self.deselected,
                     "ini_timeout": ini_timeout,
+                    "report_lines": self.collect_lines,
                 }
             )
         else:
@@ -1007,6 +1052,7 @@ class WorkerPlugin:
                     "skips": self.collect_skips,
                     "deselected": self.deselected,
                     "ini_timeout": ini_timeout,
+                    "report_lines": self.collect_lines,
                 }
             )
         items = self.items
@@ -1110,12 +1156,14 @@ class WorkerPlugin:
             self.passed_phases, self.passed_durs = "", []
             seq += 1
             self.ch.phase(seq, "setup")
+            self._mark(nodeid)
             self.ch.send({"t": "start", "id": nodeid})
             spawns.take()
             before = leaks.begin(session)
             start = time.perf_counter()
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             dur = time.perf_counter() - start
+            self._mark("")
             done = {"t": "done", "id": nodeid, "dur": dur}
             if self.passed_phases:
                 done["pp"], done["pd"] = self.passed_phases, self.passed_durs
@@ -1127,6 +1175,23 @@ class WorkerPlugin:
             self.ch.post(done)
             self.current = None
         return True
+
+    def _mark(self, nodeid):
+        """Under -s, mark in fds 1 and 2 that what follows is nodeid's
+        output ("": no test's), after what Python still buffers for them."""
+        if self.live_mark is None:
+            return
+        mark = self.live_mark + nodeid.encode("utf-8", "replace") + b"\0"
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        for fd in (1, 2):
+            try:
+                os.write(fd, mark)
+            except OSError:
+                pass
 
     def pytest_runtest_logreport(self, report):
         config = self.config
@@ -1220,47 +1285,108 @@ def _silence_terminal(config):
 
 
 def _header_lines(config):
+    """The lines pytest prints under "test session starts", as its terminal
+    reporter builds them: the platform line, then what every plugin's
+    pytest_report_header returns (pytest's own rootdir, testpaths and
+    plugins, pytest-timeout's timeout lines, cachedir...), in pytest's
+    order. --no-header leaves them out."""
     import platform
 
     import pluggy
-    import pytest
 
-    lines = [
-        "platform %s -- Python %s, pytest-%s, pluggy-%s"
-        % (sys.platform, platform.python_version(), pytest.__version__, pluggy.__version__)
-    ]
-    rootline = "rootdir: %s" % config.rootpath
-    if config.inipath:
-        try:
-            rel = config.inipath.relative_to(config.rootpath)
-        except ValueError:
-            rel = config.inipath
-        rootline += ", configfile: %s" % rel
-    lines.append(rootline)
-    plugininfo = config.pluginmanager.list_plugin_distinfo()
-    if plugininfo:
-        names = []
-        seen = set()
-        for _, dist in plugininfo:
-            name = dist.project_name
-            if name.startswith("pytest-"):
-                name = name[7:]
-            item = "%s-%s" % (name, dist.version)
-            if item not in seen:
-                seen.add(item)
-                names.append(item)
-        lines.append("plugins: " + ", ".join(names))
+    if getattr(config.option, "no_header", False):
+        return []
+    verinfo = platform.python_version()
+    msg = "platform %s -- Python %s" % (sys.platform, verinfo)
+    pypy_version_info = getattr(sys, "pypy_version_info", None)
+    if pypy_version_info:
+        verinfo = ".".join(map(str, pypy_version_info[:3]))
+        msg += "[pypy-%s-%s]" % (verinfo, pypy_version_info[3])
+    msg += ", pytest-%s, pluggy-%s" % (pytest.__version__, pluggy.__version__)
+    opt = config.option
+    if (getattr(opt, "verbose", 0) or 0) > 0 or getattr(opt, "debug", False) or getattr(opt, "pastebin", None):
+        msg += " -- " + str(sys.executable)
+    lines = [msg]
     try:
-        extra = config.hook.pytest_report_header(config=config, start_path=config.rootpath)
+        extra = config.hook.pytest_report_header(config=config, start_path=config.invocation_params.dir)
     except Exception:
         extra = []
     for group in reversed(extra or []):
         if isinstance(group, str):
             group = [group]
-        for line in group:
-            if line.startswith("rootdir:") or line.startswith("plugins:"):
-                continue
-            if line.startswith("timeout:") or line.startswith("timeout method:") or line.startswith("timeout func_only"):
-                continue
-            lines.append(line)
+        for text in group:
+            for line in str(text).split("\n"):
+                if line.startswith("plugins: "):
+                    line = _plugins_line(config, line)
+                lines.append(line)
     return lines
+
+
+def _collection_lines(config, items):
+    """What plugins print right after pytest's "collected N items" line
+    (pytest_report_collectionfinish): --lf's "run-last-failure: ...",
+    --sw's "stepwise: ...". The worker's terminal is silent, so herd's
+    controller prints them."""
+    try:
+        got = config.hook.pytest_report_collectionfinish(
+            config=config, start_path=config.invocation_params.dir, items=items
+        )
+    except Exception:
+        return []
+    lines = []
+    for group in reversed(got or []):
+        if isinstance(group, str):
+            group = [group]
+        for text in group:
+            lines.extend(str(text).split("\n"))
+    return lines
+
+
+def _rerun_blocked_by_herd(config):
+    """Whether pytest-rerunfailures is installed and kept out of the worker
+    by herd alone (herd_boot.py passes -p no:rerunfailures first), so that
+    pytest would have loaded it."""
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False
+    if config.pluginmanager.get_plugin("rerunfailures") is not None:
+        return False
+    user = list(config.invocation_params.args[2:])
+    try:
+        user += list(config.getini("addopts"))
+    except (ValueError, TypeError):
+        pass
+    user += os.environ.get("PYTEST_ADDOPTS", "").split()
+    return not any(a.endswith("no:rerunfailures") for a in user)
+
+
+def _plugins_line(config, line):
+    """pytest's "plugins:" line, with pytest-rerunfailures where pytest lists
+    it: herd keeps it out of its workers, but pytest would have loaded it.
+    The order is the one pluggy loads entry points in."""
+    if not _rerun_blocked_by_herd(config):
+        return line
+    try:
+        from importlib import metadata
+
+        loaded = {dist.project_name for _, dist in config.pluginmanager.list_plugin_distinfo()}
+        names = []
+        added = False
+        for dist in metadata.distributions():
+            project = dist.metadata["name"]
+            for ep in dist.entry_points:
+                if ep.group != "pytest11":
+                    continue
+                if ep.name == "rerunfailures":
+                    added = True
+                elif project not in loaded:
+                    continue
+                name = "%s-%s" % (project, dist.version)
+                if name.startswith("pytest-"):
+                    name = name[7:]
+                if name not in names:
+                    names.append(name)
+        if not added:
+            return line
+        return "plugins: " + ", ".join(names)
+    except Exception:
+        return line

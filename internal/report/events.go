@@ -70,6 +70,8 @@ type workerDiedEvent struct {
 	Worker  string `json:"worker"`
 	Process int    `json:"process"`
 	Message string `json:"message"`
+	// Cause is why herd killed the worker itself, when it did.
+	Cause string `json:"cause,omitempty"`
 }
 
 type testStartedEvent struct {
@@ -134,7 +136,7 @@ func (e *EventWriter) Handle(ev result.Event) {
 	case result.WorkerStarted:
 		line = workerStartedEvent{head, ev.Worker, ev.Process, ev.PID}
 	case result.WorkerDied:
-		line = workerDiedEvent{head, ev.Worker, ev.Process, ev.Message}
+		line = workerDiedEvent{head, ev.Worker, ev.Process, ev.Message, ev.Cause}
 	case result.TestStarted:
 		line = testStartedEvent{head, ev.Worker, ev.NodeID}
 	case result.TestFinished:

@@ -61,11 +61,13 @@ type jsonTest struct {
 	// Policy is "", "exclusive", "group" or "isolated".
 	Policy string `json:"policy"`
 	// HeadLine is the title pytest prints above the test's failure.
-	HeadLine string     `json:"head_line"`
-	Longrepr string     `json:"longrepr"`
-	Message  string     `json:"message"`
-	Reason   string     `json:"reason"`
-	Crash    *jsonCrash `json:"crash"`
+	HeadLine string `json:"head_line"`
+	// CrashLine is a failed test's one line under --tb=line.
+	CrashLine string     `json:"crash_line,omitempty"`
+	Longrepr  string     `json:"longrepr"`
+	Message   string     `json:"message"`
+	Reason    string     `json:"reason"`
+	Crash     *jsonCrash `json:"crash"`
 	// Diagnosis is what rerunning a crashed test alone found, or null.
 	Diagnosis *jsonDiagnosis `json:"diagnosis"`
 	// Leaks are the processes and threads the test left running.
@@ -151,24 +153,25 @@ func WriteJSON(w io.Writer, run *result.Run) error {
 	}
 	for _, t := range run.Tests {
 		jt := jsonTest{
-			NodeID:   t.NodeID,
-			File:     t.File,
-			Line:     t.Line,
-			Outcome:  t.Outcome,
-			Duration: t.Duration.Seconds(),
-			Worker:   t.Worker,
-			Process:  t.Process,
-			Start:    t.Start.Seconds(),
-			Stop:     t.Stop.Seconds(),
-			Policy:   t.Policy,
-			HeadLine: t.HeadLine,
-			Longrepr: t.Longrepr,
-			Message:  t.Message,
-			Reason:   t.Reason,
-			Leaks:    append([]string{}, t.Leaks...),
-			Sections: append([]result.Section{}, t.Sections...),
-			Extra:    make([]jsonPhase, 0, len(t.Extra)),
-			Attempts: jsonAttempts(t.Attempts),
+			NodeID:    t.NodeID,
+			File:      t.File,
+			Line:      t.Line,
+			Outcome:   t.Outcome,
+			Duration:  t.Duration.Seconds(),
+			Worker:    t.Worker,
+			Process:   t.Process,
+			Start:     t.Start.Seconds(),
+			Stop:      t.Stop.Seconds(),
+			Policy:    t.Policy,
+			HeadLine:  t.HeadLine,
+			CrashLine: t.CrashLine,
+			Longrepr:  t.Longrepr,
+			Message:   t.Message,
+			Reason:    t.Reason,
+			Leaks:     append([]string{}, t.Leaks...),
+			Sections:  append([]result.Section{}, t.Sections...),
+			Extra:     make([]jsonPhase, 0, len(t.Extra)),
+			Attempts:  jsonAttempts(t.Attempts),
 		}
 		for _, x := range t.Extra {
 			jt.Extra = append(jt.Extra, jsonPhase{When: x.When, Message: x.Message, Longrepr: x.Longrepr,

@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"sync"
-
-	"github.com/herd-run/herd/internal/result"
 )
 
 // maxLiveLine bounds one line of live output; a longer line is written in
@@ -14,72 +13,143 @@ import (
 // bound.
 const maxLiveLine = 64 << 10
 
-// LiveOutput streams what tests print (under -s) to w as it comes, each line
-// prefixed with the worker and the test that printed it:
-// "[gw0] test_a.py::test_x: hello". It is a result.Sink, to know which test
-// each worker runs, and gives one io.Writer per worker slot.
+// LiveOutput passes what tests print under -s through as it comes: what
+// they write on stdout to out, what they write on stderr to errw, each
+// line prefixed with the worker and the test that printed it
+// ("[gw0] test_a.py::test_x: hello"), or with the worker alone for what a
+// worker prints outside any test (while a file is imported). Which test
+// printed a line comes with the output itself (see Streams), so it is
+// exact. The terminal report writes through Terminal, so that a live line
+// never lands in the middle of a line of progress letters.
 type LiveOutput struct {
-	mu      sync.Mutex
-	w       io.Writer
-	current map[string]string // worker name -> nodeid running there
+	mu   sync.Mutex
+	out  io.Writer
+	errw io.Writer
+	tty  bool
+	// open is set while out's last line has no newline yet: progress
+	// letters, or on a TTY the status line.
+	open bool
 }
 
-// NewLiveOutput returns a LiveOutput writing to w.
-func NewLiveOutput(w io.Writer) *LiveOutput {
-	return &LiveOutput{w: w, current: map[string]string{}}
+// NewLiveOutput returns a LiveOutput writing tests' stdout to out and their
+// stderr to errw. tty says out is a terminal, where the terminal report
+// keeps a status line at the bottom.
+func NewLiveOutput(out, errw io.Writer, tty bool) *LiveOutput {
+	return &LiveOutput{out: out, errw: errw, tty: tty}
 }
 
-// Handle implements result.Sink: it follows which test runs on which worker.
-func (l *LiveOutput) Handle(ev result.Event) {
-	switch ev.Kind {
-	case result.TestStarted:
-		l.mu.Lock()
-		l.current[ev.Worker] = ev.NodeID
-		l.mu.Unlock()
-	case result.TestFinished, result.WorkerDied:
-		l.mu.Lock()
-		if ev.Kind == result.WorkerDied || l.current[ev.Worker] == ev.NodeID {
-			delete(l.current, ev.Worker)
-		}
-		l.mu.Unlock()
+// Terminal returns the writer the terminal report must write through.
+func (l *LiveOutput) Terminal() io.Writer { return liveTerminal{l} }
+
+type liveTerminal struct{ l *LiveOutput }
+
+// Fd is the descriptor of the writer behind, for the terminal's width;
+// an invalid one when it is not a file.
+func (t liveTerminal) Fd() uintptr {
+	if f, ok := t.l.out.(*os.File); ok {
+		return f.Fd()
 	}
+	return ^uintptr(0)
 }
 
-// Writer returns the writer for the worker in slot.
-func (l *LiveOutput) Writer(slot int) io.Writer {
-	return &liveWriter{l: l, worker: fmt.Sprintf("gw%d", slot)}
+func (t liveTerminal) Write(p []byte) (int, error) {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	if len(p) > 0 {
+		t.l.open = p[len(p)-1] != '\n'
+	}
+	return t.l.out.Write(p)
 }
 
-type liveWriter struct {
+// Streams returns the receivers of the stdout and stderr of the worker in
+// slot (they implement worker.Live).
+func (l *LiveOutput) Streams(slot int) (stdout, stderr *LiveStream) {
+	worker := fmt.Sprintf("gw%d", slot)
+	return &LiveStream{l: l, w: l.out, worker: worker}, &LiveStream{l: l, w: l.errw, worker: worker}
+}
+
+// LiveStream is one output stream of one worker process.
+type LiveStream struct {
 	l      *LiveOutput
+	w      io.Writer
 	worker string
-	buf    []byte
+	// test is the test the bytes in buf belong to.
+	test string
+	buf  []byte
 }
 
-func (lw *liveWriter) Write(p []byte) (int, error) {
-	lw.buf = append(lw.buf, p...)
-	for {
-		i := bytes.IndexByte(lw.buf, '\n')
-		if i < 0 {
-			if len(lw.buf) < maxLiveLine {
-				return len(p), nil
+// Output takes bytes the worker wrote while test ran ("" outside any
+// test); a line left unfinished by a test that ended is written as its
+// own.
+func (s *LiveStream) Output(test string, p []byte) {
+	if test != s.test {
+		s.flush()
+		s.test = test
+	}
+	for len(p) > 0 {
+		n := bytes.IndexByte(p, '\n') + 1
+		if n == 0 {
+			if len(s.buf)+len(p) < maxLiveLine {
+				s.buf = append(s.buf, p...)
+				return
 			}
-			i = maxLiveLine - 1
+			n = maxLiveLine - len(s.buf)
 		}
-		lw.emit(lw.buf[:i+1])
-		lw.buf = lw.buf[i+1:]
+		s.buf = append(s.buf, p[:n]...)
+		p = p[n:]
+		s.flush()
 	}
 }
 
-func (lw *liveWriter) emit(line []byte) {
-	lw.l.mu.Lock()
-	defer lw.l.mu.Unlock()
-	prefix := "[" + lw.worker + "]"
-	if id := lw.l.current[lw.worker]; id != "" {
-		prefix += " " + id + ":"
+// Close writes what is left of an unfinished line.
+func (s *LiveStream) Close() { s.flush() }
+
+// flush writes the line in buf, prefixed, ending it with a newline.
+func (s *LiveStream) flush() {
+	if len(s.buf) == 0 {
+		return
 	}
+	line := make([]byte, 0, len(s.worker)+len(s.test)+len(s.buf)+6)
+	line = append(line, '[')
+	line = append(line, s.worker...)
+	line = append(line, ']')
+	if s.test != "" {
+		line = append(line, ' ')
+		line = append(line, s.test...)
+		line = append(line, ':')
+	}
+	line = append(line, ' ')
+	line = append(line, s.buf...)
 	if line[len(line)-1] != '\n' {
 		line = append(line, '\n')
 	}
-	lw.l.w.Write(append([]byte(prefix+" "), line...))
+	s.buf = s.buf[:0]
+	l := s.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open && sameWriter(s.w, l.out) {
+		// A line of the terminal report is under way: on a TTY it is the
+		// status line, which the report redraws; else progress letters,
+		// which go on below.
+		if l.tty {
+			l.out.Write([]byte("\r\x1b[K"))
+		} else {
+			l.out.Write([]byte("\n"))
+		}
+		l.open = false
+	}
+	s.w.Write(line)
+}
+
+// sameWriter reports whether a and b are the same writer (tests' stdout
+// and stderr both go to stderr under --events -).
+func sameWriter(a, b io.Writer) (same bool) {
+	fa, ok1 := a.(*os.File)
+	fb, ok2 := b.(*os.File)
+	if ok1 && ok2 {
+		return fa == fb || fa.Fd() == fb.Fd()
+	}
+	// Writers of a type that cannot be compared are not the same.
+	defer func() { recover() }()
+	return a == b
 }

@@ -161,4 +161,33 @@ test_b.py ..                                                             [100%]
 
 ======================= 2 passed, 1 deselected in 0.01s ========================
 `
+
+	// refTBLine is the output of: pytest --tb=line test_a.py (captured in
+	// another directory, renamed /tmp/rep1 here).
+	refTBLine = `============================= test session starts ==============================
+platform linux -- Python 3.11.2, pytest-7.2.1, pluggy-1.0.0+repack
+rootdir: /tmp/rep1
+plugins: timeout-2.1.0, xdist-3.1.0
+collected 8 items
+
+test_a.py .FEsxX.F                                                       [100%]
+
+==================================== ERRORS ====================================
+__________________________ ERROR at setup of test_err __________________________
+E   RuntimeError: boom
+=================================== FAILURES ===================================
+/tmp/rep1/test_a.py:6: assert 1 == 2
+/tmp/rep1/test_a.py:19: assert 0
+=============================== warnings summary ===============================
+test_a.py::test_warn
+  /tmp/rep1/test_a.py:17: UserWarning: careful
+    warnings.warn(UserWarning("careful"))
+
+-- Docs: https://docs.pytest.org/en/stable/how-to/capture-warnings.html
+=========================== short test summary info ============================
+FAILED test_a.py::test_fail - assert 1 == 2
+FAILED test_a.py::TestC::test_m - assert 0
+ERROR test_a.py::test_err - RuntimeError: boom
+= 2 failed, 2 passed, 1 skipped, 1 xfailed, 1 xpassed, 1 warning, 1 error in 0.04s =
+`
 )

@@ -18,8 +18,11 @@ const maxPriorShown = 10
 func (t *Terminal) runFinished(run *result.Run) {
 	t.setDirs(&run.Info)
 	// pytest's sessionfinish starts with an empty line() that ends the
-	// progress line.
-	t.tw.line("")
+	// progress line; when no test was reported, the blank line left after
+	// the collected line is that line.
+	if t.reported > 0 || !t.started {
+		t.tw.line("")
+	}
 	if t.opts.TB != "no" {
 		t.summaryErrors(run)
 		t.summaryFailures(run)
@@ -200,13 +203,18 @@ func crashHeadline(test *result.Test) string {
 	return msg
 }
 
-// crashLine is a failure's line for --tb=line, "path:line: message" like
-// pytest's: the longrepr when the worker rendered it in that style, else
-// the location on the longrepr's last line and the test's message. Herd's
-// crashes and timeouts show the nodeid and what happened.
+// crashLine is a failure's line for --tb=line: pytest's own
+// ("/abs/path/test_x.py:12: AssertionError: message"), which the worker
+// sends; for a report without it (an older JSON report), the longrepr when
+// the worker rendered it in that style, else the location on the
+// longrepr's last line and the test's message. Herd's crashes and timeouts
+// show the nodeid and what happened.
 func crashLine(test *result.Test) string {
 	lr := strings.TrimSpace(test.Longrepr)
 	if test.Outcome == result.Failed {
+		if test.CrashLine != "" {
+			return test.CrashLine
+		}
 		if lr != "" && !strings.Contains(lr, "\n") {
 			return lr
 		}

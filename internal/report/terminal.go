@@ -130,7 +130,12 @@ func (t *Terminal) Handle(ev result.Event) {
 		}
 	case result.WorkerDied:
 		delete(t.running, ev.Worker)
-		t.tw.writeLine(workerPrefix(ev.Worker) + "worker died: " + ev.Message)
+		if ev.Cause != "" {
+			// herd killed it (a timeout, Ctrl-C): say why, not how.
+			t.tw.writeLine(workerPrefix(ev.Worker) + ev.Cause)
+		} else {
+			t.tw.writeLine(workerPrefix(ev.Worker) + "worker died: " + ev.Message)
+		}
 	case result.TestStarted:
 		if ev.Worker != "" {
 			t.running[ev.Worker] = ev.NodeID
@@ -249,16 +254,33 @@ func collectionSkips(run *result.Run) int {
 }
 
 // collectedRun notes the number of selected tests and prints the
-// collected line.
+// collected line, and below it what plugins add there (--lf's
+// "run-last-failure: ..."), as pytest does.
 func (t *Terminal) collectedRun(run *result.Run) {
 	t.collected = true
 	t.total = run.Collected
 	if t.opts.Verbosity >= 0 {
-		t.tw.writeLine(CollectedLine(run), escBold)
+		line := CollectedLine(run)
+		if t.opts.Verbosity >= 1 && !t.opts.TTY {
+			// pytest -v writes "collecting ... " when collection starts
+			// and the collected line after it, on the same line.
+			line = "collecting ... " + line
+		}
+		t.tw.writeLine(line, escBold)
+	}
+	for _, l := range run.CollectionLines {
+		t.tw.writeLine(l)
+	}
+	if run.Collected > 0 && t.opts.Verbosity >= 0 {
+		// pytest leaves the blank line before the first test's output
+		// (its letters, or what it prints under -s) when it starts: what
+		// herd prints about workers, and live output, comes below it.
+		t.firstResult()
 	}
 }
 
-// firstResult leaves the blank line pytest prints before the first result.
+// firstResult leaves the blank line pytest prints before the first result,
+// once.
 func (t *Terminal) firstResult() {
 	if t.started {
 		return
@@ -306,12 +328,10 @@ func (t *Terminal) testFinished(test *result.Test, worker string) {
 		return
 	}
 	t.firstResult()
+	// herd's letters are pytest-xdist's: no file path before them, so no
+	// blank line after them before the summary (serial pytest's comes from
+	// the file path's line).
 	t.tw.write(outcomeLetter(test.Outcome))
-	if v >= 0 {
-		// pytest's letters follow the file path, whose line must end
-		// before anything else is printed.
-		t.tw.pendingNL = true
-	}
 	if t.reported == t.total {
 		fill := t.opts.Width - textWidth(t.tw.curLine) - 1
 		t.tw.write(fmt.Sprintf("%*s", fill, t.progress()))

@@ -14,7 +14,8 @@ const herdLine = "herd 0.1.0: 2 workers, python /usr/bin/python3"
 
 // herdify turns pytest's output into what herd prints for the same run:
 // herd adds its own line after pytest's header, and its progress letters
-// carry no file name because tests of many files finish interleaved.
+// carry no file name because tests of many files finish interleaved; as
+// under pytest-xdist, whose letters they are, no blank line follows them.
 func herdify(t *testing.T, pytestOut, fileProgress, herdProgress string) string {
 	t.Helper()
 	out := pytestOut
@@ -25,6 +26,9 @@ func herdify(t *testing.T, pytestOut, fileProgress, herdProgress string) string 
 	if fileProgress != "" {
 		if !strings.Contains(out, fileProgress+"\n") {
 			t.Fatalf("pytest output has no progress line %q", fileProgress)
+		}
+		if strings.Contains(out, fileProgress+"\n\n") {
+			fileProgress += "\n"
 		}
 		out = strings.Replace(out, fileProgress+"\n", herdProgress+"\n", 1)
 	}
@@ -66,6 +70,23 @@ func TestTerminalMatchesPytest(t *testing.T) {
 			run:          func() *result.Run { r := pytestRun(); r.Duration = ms(30); return r }(),
 			opts:         opts(func(o *TerminalOptions) { o.ReportChars = "A"; o.Durations = 3 }),
 			pytest:       refRA,
+			fileProgress: "test_a.py .FEsxX.F                                                       [100%]",
+			herdProgress: ".FEsxX.F                                                                 [100%]",
+		},
+		{
+			name: "--tb=line",
+			run: func() *result.Run {
+				// What the worker reports under --tb=line: errors rendered
+				// in that style, and pytest's crash line of each failure.
+				r := pytestRun()
+				r.Duration = ms(40)
+				r.Tests[1].CrashLine = "/tmp/rep1/test_a.py:6: assert 1 == 2"
+				r.Tests[2].Longrepr = "E   RuntimeError: boom"
+				r.Tests[7].CrashLine = "/tmp/rep1/test_a.py:19: assert 0"
+				return r
+			}(),
+			opts:         opts(func(o *TerminalOptions) { o.TB = "line" }),
+			pytest:       refTBLine,
 			fileProgress: "test_a.py .FEsxX.F                                                       [100%]",
 			herdProgress: ".FEsxX.F                                                                 [100%]",
 		},
@@ -228,7 +249,9 @@ func TestTerminalTTY(t *testing.T) {
 	}
 	b.Reset()
 	term.Handle(result.Event{Kind: result.TestFinished, Time: 4 * time.Second, Worker: "gw1", Test: run.Tests[1]})
-	want := "\r\x1b[K" + "\n" +
+	// The blank line pytest leaves before the first result came with the
+	// collected line.
+	want := "\r\x1b[K" +
 		"[gw1]\x1b[36m [ 25%] \x1b[0m\x1b[31mFAILED\x1b[0m test_a.py::test_fail\n" +
 		"[2/8] 1 passed, 1 failed | ETA 12s"
 	if b.String() != want {
@@ -533,11 +556,11 @@ func TestTerminalCollectionSkip(t *testing.T) {
 	o := DefaultTerminalOptions()
 	o.ReportChars = "s"
 	// pytest 7.2.1's output for a module skipped with allow_module_level,
-	// run with -rs, below its header.
+	// run with -rs, below its header, with xdist's progress line (no file
+	// name, no blank line after it).
 	want := "collected 1 item / 1 skipped\n" +
 		"\n" +
 		".                                                                        [100%]\n" +
-		"\n" +
 		"=========================== short test summary info ============================\n" +
 		"SKIPPED [1] test_skipmod.py:2: no db\n" +
 		"========================= 1 passed, 1 skipped in 0.01s =========================\n"
@@ -587,5 +610,24 @@ func TestTerminalNodeIDsRelativeToInvocationDir(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
 		}
+	}
+}
+
+// A worker herd killed itself is reported by its cause, not as a death.
+func TestTerminalHerdKillSaysCause(t *testing.T) {
+	var b strings.Builder
+	term := NewTerminal(&b, DefaultTerminalOptions())
+	run := passedRun()
+	term.Handle(result.Event{Kind: result.Collected, Run: run})
+	term.Handle(result.Event{Kind: result.TestFinished, Worker: "gw0", Test: run.Tests[0]})
+	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Message: "killed by SIGTERM",
+		Cause: "test_b.py::test_2 timed out after 2s: worker killed (SIGTERM after stack dump)"})
+	term.Handle(result.Event{Kind: result.Tick})
+	want := "collected 3 items\n" +
+		"\n" +
+		".\n" +
+		"[gw1] test_b.py::test_2 timed out after 2s: worker killed (SIGTERM after stack dump)\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
 	}
 }

@@ -107,6 +107,9 @@ type Test struct {
 	Message string `json:"message,omitempty"`
 	// HeadLine is the title pytest prints above a failure ("test_x").
 	HeadLine string `json:"-"`
+	// CrashLine is the failure in one line, as pytest prints it under
+	// --tb=line: "/abs/path/test_x.py:12: AssertionError: message".
+	CrashLine string `json:"-"`
 	// Reason says why a test did not run (outcome not_run).
 	Reason string `json:"reason,omitempty"`
 	// Sections is captured output, already filtered by --show-capture.
@@ -224,7 +227,10 @@ type Run struct {
 	// Tests holds one entry per collected test, in collection order.
 	Tests            []*Test
 	CollectionErrors []CollectionError
-	Warnings         []Warning
+	// CollectionLines are what plugins print after pytest's collected
+	// line, such as --lf's "run-last-failure: rerun previous 3 failures".
+	CollectionLines []string
+	Warnings        []Warning
 	// Interrupted is set when the run ended early (Ctrl-C, collection
 	// errors); InterruptReason says why in pytest's words.
 	Interrupted     bool
@@ -309,8 +315,14 @@ type Event struct {
 	Run *Run
 	// Info is set for RunStarted.
 	Info *Info
-	// Message is a human-readable detail (why a worker died).
+	// Message is a human-readable detail (how a worker died: "killed by
+	// SIGSEGV", "exit code 3").
 	Message string
+	// Cause says, for WorkerDied, why herd killed the worker itself, in
+	// the words of the cause ("test_x.py::test_hang timed out after 2s:
+	// worker killed (SIGTERM after stack dump)"); empty when herd did not
+	// (a crash).
+	Cause string
 	// Process is the worker's process number in its slot (see
 	// Test.Process), for worker events.
 	Process int

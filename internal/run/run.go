@@ -274,6 +274,10 @@ type dispatcher struct {
 	fatal         error
 	firstStartErr error
 	sessionSeen   bool
+	// procWarns counts the warnings each worker process raised outside
+	// any test, procWarnMax the most any process raised of each.
+	procWarns   map[procWarning]int
+	procWarnMax map[result.Warning]int
 	// diagQueue holds crashed tests waiting for their rerun alone.
 	diagQueue []int
 	// failedFirst is pytest's --ff: last run's failures go first.
@@ -545,6 +549,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 	case protocol.TypeCollected:
 		if !d.haveColl {
 			d.iniTimeout = m.IniTimeout
+			d.run.CollectionLines = m.ReportLines
 		}
 		if s.split {
 			d.onShare(s, m)
@@ -556,6 +561,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 	case protocol.TypeFiles:
 		if !d.haveColl {
 			d.iniTimeout = m.IniTimeout
+			d.run.CollectionLines = m.ReportLines
 		}
 		d.onFiles(s, m)
 	case protocol.TypeWant:
@@ -598,7 +604,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		d.onMissing(s, m.IDs)
 	case protocol.TypeWarning:
 		if m.Warning != nil {
-			d.run.Warnings = append(d.run.Warnings, result.Warning{NodeID: m.Warning.NodeID, Message: m.Warning.Message})
+			d.addWarning(s, m.Warning)
 		}
 	}
 }
@@ -1374,7 +1380,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		}
 		if !expected || ex.Signal != "" {
 			d.run.WorkerDeaths++
-			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Process: s.gen, Message: msg})
+			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Process: s.gen, Message: msg, Cause: d.deathCause(s, ex)})
 		}
 	}
 	if s.current >= 0 {
@@ -1715,6 +1721,7 @@ func finalize(res *result.Test, reports []protocol.Report) {
 	res.Longrepr = main.Longrepr
 	res.Message = main.Message
 	res.HeadLine = main.HeadLine
+	res.CrashLine = main.CrashLine
 	res.Sections = toSections(main.Sections)
 	if res.Outcome == result.XFailed || res.Outcome == result.XPassed {
 		// pytest's summary gives the xfail reason, not the exception.

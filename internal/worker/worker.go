@@ -57,9 +57,10 @@ type Spec struct {
 	Env []string
 	// Dir is the working directory.
 	Dir string
-	// Stdout receives the worker's stdout (a test run with -s writes there);
-	// nil discards it.
-	Stdout io.Writer
+	// LiveStdout, when set, receives the worker's stdout as the tests
+	// write it (-s), and LiveStderr its stderr (which herd keeps the tail
+	// of anyway), cut by test; without LiveStdout stdout is discarded.
+	LiveStdout, LiveStderr Live
 }
 
 // Event is something that happened to one worker process. Msg (or Msgs),
@@ -135,9 +136,9 @@ type ProcessStarter struct {
 	Spec Spec
 	// SlotEnv returns extra environment entries for a slot.
 	SlotEnv func(slot int) []string
-	// SlotStdout, when set, gives each slot's stdout writer (overriding
-	// Spec.Stdout).
-	SlotStdout func(slot int) io.Writer
+	// SlotLive, when set, gives each process of a slot its live stdout
+	// and stderr (overriding Spec.LiveStdout and LiveStderr).
+	SlotLive func(slot int) (stdout, stderr Live)
 }
 
 // Start implements Starter.
@@ -147,8 +148,8 @@ func (s *ProcessStarter) Start(ctx context.Context, slot, gen int, events chan<-
 	if s.SlotEnv != nil {
 		env = append(env, s.SlotEnv(slot)...)
 	}
-	if s.SlotStdout != nil {
-		spec.Stdout = s.SlotStdout(slot)
+	if s.SlotLive != nil {
+		spec.LiveStdout, spec.LiveStderr = s.SlotLive(slot)
 	}
 	return Start(ctx, spec, env, slot, gen, events)
 }
@@ -190,10 +191,6 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		}
 		return nil, fmt.Errorf("start worker: phase board: %w", err)
 	}
-	outW := io.Discard
-	if spec.Stdout != nil {
-		outW = spec.Stdout
-	}
 	cmd := exec.Command(spec.Python, append([]string{spec.Boot}, spec.Args...)...)
 	cmd.Dir = spec.Dir
 	cmd.Env = append(env,
@@ -202,12 +199,22 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		protocol.EnvMsgFD+"=4",
 		protocol.EnvBoardFD+"=5",
 	)
+	var token string
+	if spec.LiveStdout != nil {
+		if token, err = newLiveToken(); err != nil {
+			for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, board} {
+				f.Close()
+			}
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		cmd.Env = append(cmd.Env, protocol.EnvLive+"="+token)
+	}
 	cmd.ExtraFiles = []*os.File{cmdR, msgW, board}
 	cmd.Stdin = nil
 	cmd.Stderr = errW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var outR, outPW *os.File
-	if spec.Stdout != nil {
+	if spec.LiveStdout != nil {
 		outR, outPW, err = os.Pipe()
 		if err != nil {
 			for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, board} {
@@ -250,16 +257,38 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 
 	var drains sync.WaitGroup
 	drains.Add(1)
-	go func() { // owns errR; stops at EOF
-		defer drains.Done()
-		io.Copy(p.stderr, errR)
-		errR.Close()
-	}()
-	if outR != nil {
+	if outR == nil {
+		go func() { // owns errR; stops at EOF
+			defer drains.Done()
+			io.Copy(p.stderr, errR)
+			errR.Close()
+		}()
+	} else {
+		// -s: the streams carry the worker's markers; the tail keeps
+		// stderr without them.
+		live := spec.LiveStderr
+		errD := newDemux(token, func(test string, b []byte) {
+			p.stderr.Write(b)
+			if live != nil {
+				live.Output(test, b)
+			}
+		})
+		go func() { // owns errR; stops at EOF
+			defer drains.Done()
+			io.Copy(errD, errR)
+			errD.flush()
+			if live != nil {
+				live.Close()
+			}
+			errR.Close()
+		}()
+		outD := newDemux(token, spec.LiveStdout.Output)
 		drains.Add(1)
 		go func() { // owns outR; stops at EOF
 			defer drains.Done()
-			io.Copy(outW, outR)
+			io.Copy(outD, outR)
+			outD.flush()
+			spec.LiveStdout.Close()
 			outR.Close()
 		}()
 	}

@@ -138,6 +138,21 @@ func helperMain(mode string, args []string) int {
 			switch c.Type {
 			case protocol.CmdRun:
 				for _, id := range c.IDs {
+					// Under -s, as herd_worker.py: a marker in stdout and
+					// stderr where the test's output begins and ends (this
+					// one cut in two writes, as a slow pipe may deliver it).
+					mark := func(id string) {
+						m := protocol.LiveMarker + os.Getenv(protocol.EnvLive) + ":" + id + "\x00"
+						for _, f := range []*os.File{os.Stdout, os.Stderr} {
+							f.WriteString(m[:5])
+							time.Sleep(time.Millisecond)
+							f.WriteString(m[5:])
+						}
+					}
+					mark(id)
+					fmt.Fprintf(os.Stdout, "out of %s\n", id)
+					fmt.Fprintf(os.Stderr, "err of %s\n", id)
+					mark("")
 					send(protocol.Message{Type: protocol.TypeStart, ID: id})
 					send(protocol.Message{Type: protocol.TypeReport, ID: id, Report: &protocol.Report{When: "call", Outcome: "passed", Category: "passed"}})
 					send(protocol.Message{Type: protocol.TypeDone, ID: id, Duration: 0.01})
@@ -152,16 +167,30 @@ func helperMain(mode string, args []string) int {
 	return 9
 }
 
-// lockedBuffer is a bytes.Buffer safe for the worker's copy goroutine.
+// lockedBuffer is a worker.Live that keeps what it got, safe for the
+// worker's copy goroutine: the text, and each piece with its test.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu     sync.Mutex
+	b      bytes.Buffer
+	pieces []string // "test|text"
+	closed bool
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *lockedBuffer) Output(test string, p []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.Write(p)
+	l.b.Write(p)
+	if n := len(l.pieces); n > 0 && strings.HasPrefix(l.pieces[n-1], test+"|") {
+		l.pieces[n-1] += string(p)
+		return
+	}
+	l.pieces = append(l.pieces, test+"|"+string(p))
+}
+
+func (l *lockedBuffer) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
 }
 
 func (l *lockedBuffer) String() string {
@@ -195,6 +224,12 @@ func realPath(t *testing.T, p string) string {
 }
 
 func startHelper(t *testing.T, mode string, stdout *lockedBuffer, args ...string) *harness {
+	return startHelperLive(t, mode, stdout, nil, args...)
+}
+
+// startHelperLive starts a helper worker whose stdout, and stderr when
+// given, are live (-s).
+func startHelperLive(t *testing.T, mode string, stdout, stderr *lockedBuffer, args ...string) *harness {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -209,7 +244,10 @@ func startHelper(t *testing.T, mode string, stdout *lockedBuffer, args ...string
 		Dir:    t.TempDir(),
 	}
 	if stdout != nil {
-		spec.Stdout = stdout
+		spec.LiveStdout = stdout
+	}
+	if stderr != nil {
+		spec.LiveStderr = stderr
 	}
 	h := &harness{t: t, ctx: ctx, events: make(chan worker.Event, 64), slot: 3, gen: 7, dir: spec.Dir}
 	// A minimal environment: the helper needs nothing from ours.
@@ -314,8 +352,8 @@ func describe(ev worker.Event) string {
 
 func TestHandshakeAndMessageFlow(t *testing.T) {
 	t.Parallel()
-	var stdout lockedBuffer
-	h := startHelper(t, "echo", &stdout, "--tb=short", "a b")
+	var stdout, stderr lockedBuffer
+	h := startHelperLive(t, "echo", &stdout, &stderr, "--tb=short", "a b")
 	hello := h.expectMsg(protocol.TypeHello)
 	if hello.PID != h.proc.PID() || hello.Protocol != protocol.Version {
 		t.Errorf("hello = %+v, want pid %d and protocol %d", hello, h.proc.PID(), protocol.Version)
@@ -363,11 +401,23 @@ func TestHandshakeAndMessageFlow(t *testing.T) {
 	if ex.Code != 0 || ex.Signal != "" || ex.KillStage != "" || ex.Err != nil {
 		t.Errorf("exit = %+v, want a clean exit 0", *ex)
 	}
-	if ex.StderrTail != "a warning on stderr\n" {
-		t.Errorf("stderr tail = %q", ex.StderrTail)
+	// The tail holds stderr without the markers; the live streams hold
+	// each test's lines under its name.
+	if want := "a warning on stderr\nerr of a.py::t1\nerr of a.py::t2\n"; ex.StderrTail != want {
+		t.Errorf("stderr tail = %q, want %q", ex.StderrTail, want)
 	}
-	if got := stdout.String(); got != "stdout of a test run with -s\n" {
-		t.Errorf("stdout = %q", got)
+	wantOut := []string{"|stdout of a test run with -s\n", "a.py::t1|out of a.py::t1\n", "a.py::t2|out of a.py::t2\n"}
+	wantErr := []string{"|a warning on stderr\n", "a.py::t1|err of a.py::t1\n", "a.py::t2|err of a.py::t2\n"}
+	for _, c := range []struct {
+		name string
+		got  *lockedBuffer
+		want []string
+	}{{"stdout", &stdout, wantOut}, {"stderr", &stderr, wantErr}} {
+		c.got.mu.Lock()
+		if strings.Join(c.got.pieces, "") != strings.Join(c.want, "") || !c.got.closed {
+			t.Errorf("live %s = %q (closed %v), want %q, closed", c.name, c.got.pieces, c.got.closed, c.want)
+		}
+		c.got.mu.Unlock()
 	}
 }
 
