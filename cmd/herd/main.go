@@ -239,6 +239,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				"PYTEST_XDIST_TESTRUNUID=" + uid,
 				fmt.Sprintf("HERD_SEED=%d", seed),
 				splitEnv(workers, cfg),
+				fmt.Sprintf("%s=%d", protocol.EnvMaxFail, cfg.MaxFail),
 			}
 		},
 	}
@@ -282,15 +283,16 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				finishCoverage(ctx, py.Path, filepath.Join(dir, pyworker.CovName), cwd, r, stderr)
 			}
 		},
-		Workers:  workers,
-		Starter:  starter,
-		Sink:     sink,
-		MaxFail:  cfg.MaxFail,
-		Timeout:  cfg.Timeout,
-		Diagnose: !cfg.NoDiagnose,
-		Retries:  cfg.Retries,
-		Select:   sh.selectTests(),
-		Queue:    qr.hook(),
+		Workers:     workers,
+		Starter:     starter,
+		Sink:        sink,
+		MaxFail:     cfg.MaxFail,
+		MaxFailFlag: cfg.MaxFailFlag,
+		Timeout:     cfg.Timeout,
+		Diagnose:    !cfg.NoDiagnose,
+		Retries:     cfg.Retries,
+		Select:      sh.selectTests(),
+		Queue:       qr.hook(),
 		Policies: qr.policies(sh.policies(func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error) {
 			rules, err := config.LoadPolicyRules(rootdir)
 			if err != nil {

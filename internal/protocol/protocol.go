@@ -39,6 +39,10 @@ const (
 	// the files, sends them (TypeFiles) and collects only those it is told
 	// to (CmdCollect) or whose tests it is handed (CmdRun).
 	EnvSplit = "HERD_SPLIT"
+	// EnvMaxFail holds herd's -x (1) or --maxfail N, when given: a worker
+	// that knows of a limit (here or in its pytest options) sends a failed
+	// test's done at once and asks (TypeAsk) before its next test.
+	EnvMaxFail = "HERD_MAXFAIL"
 )
 
 // BoardSize is the size of a worker's phase board in bytes.
@@ -89,7 +93,10 @@ const (
 	TypeDone       = "done"
 	TypeWarning    = "warning"
 	TypeDropped    = "dropped"
-	TypeBye        = "bye"
+	// TypeAsk comes after a test that failed when a --maxfail limit is
+	// set: the worker holds its queue until CmdGo (or CmdStop).
+	TypeAsk = "ask"
+	TypeBye = "bye"
 )
 
 // Command types sent by the controller.
@@ -102,6 +109,8 @@ const (
 	// CmdStop asks the worker to drop its queue after the current test and
 	// report what it dropped.
 	CmdStop = "stop"
+	// CmdGo answers TypeAsk: the run goes on, run the queue.
+	CmdGo = "go"
 	// CmdShutdown asks the worker to finish its session and exit.
 	CmdShutdown = "shutdown"
 	// CmdCollect asks a worker that sent files to collect some of them

@@ -199,6 +199,21 @@ def _options(config):
     }
 
 
+def _maxfail(config):
+    """The run's --maxfail: herd's own -x or --maxfail (HERD_MAXFAIL), else
+    pytest's (ini addopts); 0 means none."""
+    try:
+        n = int(os.environ.get("HERD_MAXFAIL") or 0)
+    except ValueError:
+        n = 0
+    if n > 0:
+        return n
+    try:
+        return int(getattr(config.option, "maxfail", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _reruns_of(item):
     """N of @pytest.mark.flaky(reruns=N), as pytest-rerunfailures spells it."""
     marker = item.get_closest_marker("flaky")
@@ -597,6 +612,7 @@ class WorkerPlugin:
         self.current = None
         self.leaks = None
         self.passed_phases, self.passed_durs = "", []
+        self.failed = False
         # Split collection (HERD_SPLIT=1): the session's walk stops at files
         # (modules, doctest files, plugin files); each file is collected,
         # which imports it, only by the worker the controller gives it to,
@@ -945,6 +961,10 @@ class WorkerPlugin:
                 state["nomore"] = True
             return kind
 
+        # With -x or --maxfail the controller must hear of a failure before
+        # this worker starts another test: a failed test's done goes out at
+        # once, and the worker waits for "go" (or "stop").
+        maxfail = _maxfail(config)
         while True:
             if not queue:
                 if state["shutdown"]:
@@ -953,19 +973,27 @@ class WorkerPlugin:
                 self.ch.send({"t": "want", "idle": True})
                 handle(self.ch.recv())
                 continue
-            nodeid = queue.pop(0)
-            if not queue and not state["nomore"]:
+            # Commands that came while the last test ran (a stop after
+            # Ctrl-C or --maxfail, more work) apply before the next starts,
+            # so a stop keeps every test not started yet.
+            while True:
+                cmd = self.ch.recv(block=False)
+                if cmd is None:
+                    break
+                handle(cmd)
+            if not queue:
+                continue
+            if len(queue) == 1 and not state["nomore"]:
+                # The last test held: ask for more first, to know its
+                # nextitem. The answer may be a stop that drops it.
                 self.ch.send({"t": "want"})
                 while True:
                     kind = handle(self.ch.recv())
                     if kind in ("run", "none", "stop", "shutdown"):
                         break
-            else:
-                while True:
-                    cmd = self.ch.recv(block=False)
-                    if cmd is None:
-                        break
-                    handle(cmd)
+                if not queue:
+                    continue
+            nodeid = queue.pop(0)
             item = items.get(nodeid)
             if item is None:
                 seq += 1
@@ -989,6 +1017,7 @@ class WorkerPlugin:
                 continue
             nextitem = items.get(queue[0]) if queue else None
             self.current = nodeid
+            self.failed = False
             self.passed_phases, self.passed_durs = "", []
             seq += 1
             self.ch.phase(seq, "setup")
@@ -1008,12 +1037,21 @@ class WorkerPlugin:
                 done["spawned"] = True
             self.ch.post(done)
             self.current = None
+            if maxfail and self.failed and queue:
+                self.ch.send({"t": "ask"})
+                while True:
+                    kind = handle(self.ch.recv())
+                    if kind in ("go", "stop", "shutdown"):
+                        break
         return True
 
     def pytest_runtest_logreport(self, report):
         config = self.config
         if report.when == "setup" and self.leaks is not None:
             self.leaks.setup_done()
+        if report.failed and not hasattr(report, "wasxfail"):
+            # What pytest's session counts towards --maxfail.
+            self.failed = True
         res = config.hook.pytest_report_teststatus(report=report, config=config)
         category = res[0] if res else report.outcome
         msg = {

@@ -98,6 +98,9 @@ type fakeStarter struct {
 	// HERD_SPLIT=1: files first (one per module of the suite), then the
 	// tests of the files they are told to collect or handed tests of.
 	split bool
+	// maxfail is what HERD_MAXFAIL tells herd_worker.py: after a failed
+	// test the worker asks (TypeAsk) and waits for go or stop.
+	maxfail int
 
 	mu     sync.Mutex
 	procs  []*fakeProc
@@ -408,9 +411,18 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			}
 			continue
 		}
-		id := queue[0]
-		queue = queue[1:]
-		if len(queue) == 0 && !nomore {
+		// Commands that came while the last test ran apply first.
+		for {
+			c, got, _ := recv(false)
+			if !got {
+				break
+			}
+			handle(c)
+		}
+		if len(queue) == 0 {
+			continue
+		}
+		if len(queue) == 1 && !nomore {
 			send(protocol.Message{Type: protocol.TypeWant})
 			for {
 				c, _, ok := recv(true)
@@ -421,15 +433,12 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 					break
 				}
 			}
-		} else {
-			for {
-				c, got, _ := recv(false)
-				if !got {
-					break
-				}
-				handle(c)
+			if len(queue) == 0 {
+				continue
 			}
 		}
+		id := queue[0]
+		queue = queue[1:]
 		if sc.silentAfter > 0 && finished >= sc.silentAfter {
 			// Stuck outside any test: says nothing more, until killed.
 			wait(nil)
@@ -500,6 +509,24 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		}
 		send(done)
 		finished++
+		failed := false
+		for _, r := range reports {
+			if r.Outcome == "failed" {
+				failed = true
+			}
+		}
+		if p.f.maxfail > 0 && failed && len(queue) > 0 {
+			send(protocol.Message{Type: protocol.TypeAsk})
+			for {
+				c, _, ok := recv(true)
+				if !ok {
+					return
+				}
+				if k := handle(c); k == protocol.CmdGo || k == protocol.CmdStop || k == protocol.CmdShutdown {
+					break
+				}
+			}
+		}
 	}
 	if sc.hangOnShutdown {
 		wait(nil) // session teardown that never ends

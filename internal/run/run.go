@@ -64,7 +64,14 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MaxFail stops scheduling after this many failures; 0 means never.
+	// Failures count as pytest's session counts them: each failed report
+	// (an error in setup or teardown too), so a test that failed and then
+	// errored in teardown counts twice.
 	MaxFail int
+	// MaxFailFlag is how the user spelled MaxFail ("-x", "--maxfail=3"),
+	// named in the reason of the tests it kept from running; empty means
+	// the spelling that says MaxFail.
+	MaxFailFlag string
 	// ContinueOnCollectionErrors runs the collected tests despite errors.
 	ContinueOnCollectionErrors bool
 	// Timeout, when positive, is the per-test timeout from --timeout. A
@@ -566,7 +573,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			}
 			d.removeQueued(s, i)
 			t := d.tests[i]
-			if t.status == assigned {
+			if t.status == assigned && t.slot == s.idx {
 				d.setStatus(t, pending)
 				if d.stopping {
 					d.notRun(i, d.stopReason())
@@ -574,6 +581,16 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 					d.plan.Requeue(s.idx, []int{i}, d.pols)
 				}
 			}
+		}
+	case protocol.TypeAsk:
+		// The worker's last test failed under --maxfail, and it waits
+		// before its next: the failure was counted with its done.
+		switch {
+		case !d.stopping:
+			s.h.Send(protocol.Command{Type: protocol.CmdGo})
+		case !s.stopped && !s.shutdown:
+			s.stopped = true
+			s.h.Send(protocol.Command{Type: protocol.CmdStop})
 		}
 	case protocol.TypeWarning:
 		if m.Warning != nil {
@@ -718,7 +735,7 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 		d.run.InterruptReason = fmt.Sprintf("%d %s during collection", n, plural(n, "error"))
 		d.stopAll("not run: the run was interrupted by collection errors")
 	} else if d.interrupted > 0 {
-		d.stopAll("not run: interrupted")
+		d.stopAll(interruptedReason)
 	}
 	d.offerIdle()
 }
@@ -1138,15 +1155,18 @@ func (d *dispatcher) finish(i int) {
 		t.res.Outcome = result.Flaky
 	}
 	d.setStatus(t, done)
+	d.emit(result.Event{Kind: result.TestFinished, Worker: t.res.Worker, NodeID: t.res.NodeID, Test: t.res})
 	if t.res.Outcome.IsFailure() {
-		d.failures++
+		// As pytest counts: each failed report, so a teardown error
+		// after a failure counts too.
+		d.failures += 1 + len(t.res.Extra)
 		if d.cfg.MaxFail > 0 && d.failures >= d.cfg.MaxFail && !d.stopping {
 			d.run.MaxfailReached = true
-			d.run.InterruptReason = fmt.Sprintf("stopping after %d %s", d.failures, plural(d.failures, "failure"))
-			d.stopAll(fmt.Sprintf("not run: stopped after %d %s (--maxfail)", d.failures, plural(d.failures, "failure")))
+			// pytest's words, "failures" whatever the count.
+			d.run.InterruptReason = fmt.Sprintf("stopping after %d failures", d.failures)
+			d.stopAll(d.maxfailReason())
 		}
 	}
-	d.emit(result.Event{Kind: result.TestFinished, Worker: t.res.Worker, NodeID: t.res.NodeID, Test: t.res})
 	if d.plan != nil && t.slot >= 0 {
 		d.plan.Finished(t.slot, i)
 	}
@@ -1186,12 +1206,35 @@ func (d *dispatcher) retry(i int) {
 
 func (d *dispatcher) stopReason() string {
 	if d.interrupted > 0 {
-		return "not run: interrupted"
+		return interruptedReason
 	}
 	if d.run.MaxfailReached {
-		return fmt.Sprintf("not run: stopped after %d %s (--maxfail)", d.failures, plural(d.failures, "failure"))
+		return d.maxfailReason()
 	}
 	return "not run: the run was interrupted by collection errors"
+}
+
+// interruptedReason is the reason of the tests that Ctrl-C kept from
+// starting.
+const interruptedReason = "not run: interrupted (Ctrl-C)"
+
+// maxfailReason is the reason of the tests -x or --maxfail kept from
+// running, naming the option as the user gave it: "not run: stopped after
+// the first failure (-x)", "not run: stopped after 3 failures
+// (--maxfail=3)".
+func (d *dispatcher) maxfailReason() string {
+	n := d.cfg.MaxFail
+	flag := d.cfg.MaxFailFlag
+	if flag == "" {
+		flag = fmt.Sprintf("--maxfail=%d", n)
+		if n == 1 {
+			flag = "-x"
+		}
+	}
+	if n == 1 {
+		return "not run: stopped after the first failure (" + flag + ")"
+	}
+	return fmt.Sprintf("not run: stopped after %d failures (%s)", n, flag)
 }
 
 // stopAll ends scheduling: tests not handed out become not_run with reason,
@@ -1244,7 +1287,10 @@ func (d *dispatcher) interrupt() {
 		d.interruptAt = d.now()
 		d.run.Interrupted = true
 		d.run.InterruptReason = "KeyboardInterrupt"
-		d.stopAll("not run: interrupted")
+		// Ctrl-C after -x stopped the run: it ends as interrupted (exit
+		// 2), as pytest's KeyboardInterrupt does.
+		d.run.MaxfailReached = false
+		d.stopAll(interruptedReason)
 		return
 	}
 	for _, s := range d.slots {
@@ -1341,7 +1387,9 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		return
 	}
 	expected := s.shutdown && s.current < 0
-	if !expected || ex.Signal != "" {
+	// A worker herd killed after Ctrl-C did not die.
+	stopped := d.interrupted > 0 && s.killed && !s.timedOut
+	if (!expected || ex.Signal != "") && !stopped {
 		msg := how
 		if s.exitInfo != "" {
 			msg = s.exitInfo + "; " + how
@@ -1575,8 +1623,13 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
 		t.res.Longrepr = fmt.Sprintf("Timeout: %s ran longer than %s; herd dumped every thread's stack (below) and killed worker %s (%s)",
 			t.info.ID, fmtSeconds(to), s.name, ex.KillStage)
 	case d.interrupted > 0 && s.killed:
-		t.res.Outcome = result.NotRun
-		t.res.Reason = "not run: interrupted while running"
+		t.res.Outcome = result.Interrupted
+		if d.interrupted > 1 {
+			t.res.Reason = "killed at the second Ctrl-C"
+		} else {
+			t.res.Reason = fmt.Sprintf("still running %s after Ctrl-C, killed", fmtSeconds(InterruptGrace))
+		}
+		t.res.Message = t.res.Reason
 		t.res.Crash = nil
 	default:
 		d.diagQueue = append(d.diagQueue, d.byID[t.info.ID])

@@ -90,7 +90,7 @@ func checkRun(t *testing.T, f *fakeStarter, s *sink, res *result.Run, diag bool)
 	for _, tr := range res.Tests {
 		n := f.startCount(tr.NodeID)
 		switch {
-		case tr.Outcome == result.NotRun && tr.Reason == "not run: interrupted while running":
+		case tr.Outcome == result.Interrupted:
 			if n != 1 {
 				t.Errorf("%s interrupted while running but started %d times", tr.NodeID, n)
 			}
@@ -623,10 +623,13 @@ func TestMaxFail(t *testing.T) {
 	type testCase struct {
 		name      string
 		maxFail   int
+		flag      string
 		iniMax    int // maxfail from the session options (addopts)
 		failing   []int
 		workers   int
 		wantFails int
+		// wantReason is the reason of the tests not run.
+		wantReason string
 	}
 	run_ := func(t *testing.T, tc testCase) {
 		t.Parallel()
@@ -640,7 +643,7 @@ func TestMaxFail(t *testing.T) {
 		// Hold a test of the second module so the run cannot finish before
 		// the failures stop it; release it once the first failure is in.
 		b[suite[21].ID] = behave{gate: gate}
-		f := &fakeStarter{t: t, suite: suite, behave: b, script: func(int, int) script {
+		f := &fakeStarter{t: t, suite: suite, behave: b, maxfail: max(tc.maxFail, tc.iniMax), script: func(int, int) script {
 			if tc.iniMax > 0 {
 				return script{options: &protocol.Options{MaxFail: tc.iniMax}}
 			}
@@ -649,13 +652,14 @@ func TestMaxFail(t *testing.T) {
 		s := &sink{}
 		go func() {
 			for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-				if s.count(result.TestFinished) > 0 && hasFailure(s) >= tc.wantFails {
+				if hasFailure(s) >= tc.wantFails && hasNotRun(s) {
+					// The run stopped (tests were given up).
 					break
 				}
 			}
 			close(gate)
 		}()
-		res, err := execute(t, run.Config{Workers: tc.workers, Starter: f, Sink: s, MaxFail: tc.maxFail})
+		res, err := execute(t, run.Config{Workers: tc.workers, Starter: f, Sink: s, MaxFail: tc.maxFail, MaxFailFlag: tc.flag})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -664,29 +668,57 @@ func TestMaxFail(t *testing.T) {
 		if !res.MaxfailReached {
 			t.Errorf("MaxfailReached not set; summary %v", sum)
 		}
-		if sum[result.Failed] < tc.wantFails {
-			t.Errorf("%d failed, want at least %d", sum[result.Failed], tc.wantFails)
+		if sum[result.Failed] != tc.wantFails {
+			t.Errorf("%d failed, want %d: no test may start once the last failure allowed is known", sum[result.Failed], tc.wantFails)
 		}
 		if sum[result.NotRun] == 0 {
 			t.Fatalf("nothing was left not run: %v", sum)
 		}
-		want := "stopping after " + strconv.Itoa(tc.wantFails) + " failure"
-		if !strings.HasPrefix(res.InterruptReason, want) {
-			t.Errorf("interrupt reason %q, want %q...", res.InterruptReason, want)
+		// pytest's words: "failures" whatever the count.
+		want := "stopping after " + strconv.Itoa(tc.wantFails) + " failures"
+		if res.InterruptReason != want {
+			t.Errorf("interrupt reason %q, want %q", res.InterruptReason, want)
 		}
 		for _, tr := range res.Tests {
-			if tr.Outcome == result.NotRun && !strings.Contains(tr.Reason, "(--maxfail)") {
-				t.Errorf("%s: reason %q", tr.NodeID, tr.Reason)
+			if tr.Outcome == result.NotRun && tr.Reason != tc.wantReason {
+				t.Errorf("%s: reason %q, want %q", tr.NodeID, tr.Reason, tc.wantReason)
+			}
+		}
+		// Once the failure that reached the limit is known, no test
+		// starts, on any worker: the failing worker waited for the
+		// controller's answer, the other held a test until then.
+		fails, stopped := 0, false
+		for _, ev := range s.all() {
+			switch {
+			case ev.Kind == result.TestFinished && ev.Test.Outcome == result.Failed:
+				fails++
+				stopped = fails >= tc.wantFails
+			case ev.Kind == result.TestStarted && stopped:
+				t.Errorf("%s started on %s after the run stopped", ev.NodeID, ev.Worker)
 			}
 		}
 	}
 	for _, tc := range []testCase{
-		{name: "-x", maxFail: 1, failing: []int{1}, workers: 2, wantFails: 1},
-		{name: "--maxfail 2", maxFail: 2, failing: []int{1, 3, 5}, workers: 1, wantFails: 2},
-		{name: "maxfail from ini addopts", iniMax: 1, failing: []int{2}, workers: 2, wantFails: 1},
+		{name: "-x", maxFail: 1, flag: "-x", failing: []int{1}, workers: 2, wantFails: 1,
+			wantReason: "not run: stopped after the first failure (-x)"},
+		{name: "--maxfail 2", maxFail: 2, flag: "--maxfail=2", failing: []int{1, 3, 5}, workers: 1, wantFails: 2,
+			wantReason: "not run: stopped after 2 failures (--maxfail=2)"},
+		{name: "--maxfail 2 on two workers", maxFail: 2, flag: "--maxfail=2", failing: []int{1, 3, 5}, workers: 2, wantFails: 2,
+			wantReason: "not run: stopped after 2 failures (--maxfail=2)"},
+		{name: "maxfail from ini addopts", iniMax: 1, failing: []int{2}, workers: 2, wantFails: 1,
+			wantReason: "not run: stopped after the first failure (-x)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { run_(t, tc) })
 	}
+}
+
+func hasNotRun(s *sink) bool {
+	for _, ev := range s.all() {
+		if ev.Kind == result.TestFinished && ev.Test.Outcome == result.NotRun {
+			return true
+		}
+	}
+	return false
 }
 
 func hasFailure(s *sink) int {
@@ -802,12 +834,11 @@ func TestInterrupt(t *testing.T) {
 		if !res.Interrupted || res.InterruptReason != "KeyboardInterrupt" {
 			t.Errorf("interrupted %v %q", res.Interrupted, res.InterruptReason)
 		}
-		// At most the running test and the one each worker had already
-		// popped from its queue when the stop came (herd_worker.py runs
-		// it) have an outcome; the rest is not run.
+		// Only the two tests running at the interrupt have an outcome:
+		// no test starts after it.
 		sum := res.Summary()
-		if sum[result.NotRun] < len(suite)-4 || sum[tc.wantRunning] < 2 {
-			t.Errorf("summary %v", sum)
+		if sum[result.NotRun] != len(suite)-2 || sum[tc.wantRunning] != 2 {
+			t.Errorf("summary %v, want 2 %s and the rest not run", sum, tc.wantRunning)
 		}
 		for _, tr := range res.Tests {
 			if f.startCount(tr.NodeID) == 1 {
@@ -816,8 +847,8 @@ func TestInterrupt(t *testing.T) {
 				}
 				continue
 			}
-			if tr.Outcome != result.NotRun || tr.Reason != "not run: interrupted" {
-				t.Errorf("%s: %s %q, want not run: interrupted", tr.NodeID, tr.Outcome, tr.Reason)
+			if tr.Outcome != result.NotRun || tr.Reason != "not run: interrupted (Ctrl-C)" {
+				t.Errorf("%s: %s %q, want not run: interrupted (Ctrl-C)", tr.NodeID, tr.Outcome, tr.Reason)
 			}
 		}
 	}
@@ -836,7 +867,7 @@ func TestInterrupt(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 				c.advance(run.InterruptGrace + time.Second)
 			},
-			wantRunning: result.NotRun, wantReason: "not run: interrupted while running",
+			wantRunning: result.Interrupted, wantReason: "still running 2s after Ctrl-C, killed",
 		},
 		{
 			name: "a second interrupt kills at once",
@@ -844,7 +875,7 @@ func TestInterrupt(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 				interrupts <- struct{}{}
 			},
-			wantRunning: result.NotRun, wantReason: "not run: interrupted while running",
+			wantRunning: result.Interrupted, wantReason: "killed at the second Ctrl-C",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) { run_(t, tc) })
