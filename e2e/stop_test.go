@@ -442,3 +442,72 @@ func TestCtrlC(t *testing.T) {
 		})
 	}
 }
+
+// TestTailSplitBetweenWorkers: one long test and four short ones in one
+// file. The short tests run on the other worker while the long one runs,
+// even those first handed to the long test's worker (herd takes them back),
+// on a first run and on one with recorded durations. Outcomes are pytest's,
+// serial and with -n 2.
+func TestTailSplitBetweenWorkers(t *testing.T) {
+	needHerd(t)
+	t.Parallel()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"test_tail.py": `import time
+
+
+def test_long():
+    time.sleep(2)
+
+
+def test_a():
+    time.sleep(0.2)
+
+
+def test_b():
+    time.sleep(0.2)
+
+
+def test_c():
+    time.sleep(0.2)
+
+
+def test_d():
+    time.sleep(0.2)
+`})
+	serial, serialCode := runPytest(t, dir)
+	xdist := pytestRun(t, dir, nil, "-n", "2")
+	if serialCode != 0 || xdist.Code != 0 {
+		t.Fatalf("pytest exits %d, pytest -n 2 %d", serialCode, xdist.Code)
+	}
+	for _, round := range []string{"first run", "with recorded durations"} {
+		evPath := filepath.Join(t.TempDir(), "events.ndjson")
+		stdout, stderr, code, rep := runHerd(t, dir, "--events", evPath)
+		if code != 0 {
+			t.Fatalf("%s: herd exits %d\n%s", round, code, tail(stdout+stderr))
+		}
+		checkReport(t, rep, 5)
+		diffOutcomes(t, rep.outcomes(), serial)
+		diffOutcomes(t, rep.outcomes(), xdist.Outcomes)
+		longWorker, longEnd := "", 0.0
+		ends := map[string]float64{}
+		workers := map[string]string{}
+		for _, ev := range readEvents(t, evPath) {
+			if ev.Event != "test_finished" {
+				continue
+			}
+			ends[ev.NodeID], workers[ev.NodeID] = ev.Time, ev.Worker
+			if ev.NodeID == "test_tail.py::test_long" {
+				longWorker, longEnd = ev.Worker, ev.Time
+			}
+		}
+		for id, end := range ends {
+			if id == "test_tail.py::test_long" {
+				continue
+			}
+			if workers[id] == longWorker || end > longEnd {
+				t.Errorf("%s: %s ran on %s and ended at %.2fs; the long test ran on %s until %.2fs: it waited behind the long test instead of running on the idle worker",
+					round, id, workers[id], end, longWorker, longEnd)
+			}
+		}
+	}
+}

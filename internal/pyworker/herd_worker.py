@@ -8,6 +8,7 @@ lines on a dedicated pipe; commands arrive on another. Protocol version 1.
 """
 
 import faulthandler
+import fcntl
 import json
 import mmap
 import os
@@ -23,8 +24,10 @@ import pytest
 PROTOCOL = 1
 
 # BOARD_SIZE is the size of the phase board: a uint32 test sequence number
-# and the phase's name, NUL-padded.
-BOARD_SIZE = 16
+# and the phase's name, NUL-padded (16 bytes); then the revoke generation
+# the controller wrote last and the sequence number of the test this worker
+# claimed last, both uint32 (see Channel.claim).
+BOARD_SIZE = 24
 
 # A captured-output section or traceback longer than this is cut in the
 # middle, so one test printing 100 MB cannot make a message unbounded.
@@ -76,12 +79,16 @@ class Channel:
         self.buf = b""
         self.out = []
         self.board = None
+        self.board_fd = None
+        self.gen_seen = 0
         if board_fd is not None:
             try:
                 self.board = mmap.mmap(board_fd, BOARD_SIZE)
+                # Kept open: its lock guards taking tests back.
+                self.board_fd = board_fd
             except (OSError, ValueError):
                 self.board = None
-            os.close(board_fd)
+                os.close(board_fd)
 
     def post(self, msg):
         """Queue msg; it goes out with the next send, flush or recv. A test's
@@ -119,6 +126,34 @@ class Channel:
             board[4:16] = when.encode()[:12].ljust(12, b"\0")
         else:
             board[0:16] = struct.pack("<I12s", seq & 0xFFFFFFFF, when.encode()[:12])
+
+    def claim(self, seq, handle, queue):
+        """Claim the test about to start (queue[0]), number seq, on the
+        board, under the board's lock. The controller takes queued tests back (revoke)
+        only under the same lock and while the board shows no claim it has
+        not seen start, writing the revoke's generation there: a generation
+        not seen yet means a revoke is on its way, and it is handled first
+        (its tests leave the queue). handle applies a command."""
+        board = self.board
+        if board is None or self.board_fd is None:
+            return
+        try:
+            fcntl.lockf(self.board_fd, fcntl.LOCK_EX)
+        except (OSError, ValueError):
+            # A test closed the board's descriptor: never claim again, so
+            # the controller never takes anything back from this worker.
+            self.board_fd = None
+            board[20:24] = b"\xff\xff\xff\xff"
+            return
+        try:
+            gen = struct.unpack("<I", board[16:20])[0]
+            while gen != self.gen_seen:
+                if handle(self.recv()) == "shutdown":
+                    break
+            if queue:
+                board[20:24] = struct.pack("<I", seq & 0xFFFFFFFF)
+        finally:
+            fcntl.lockf(self.board_fd, fcntl.LOCK_UN)
 
     def hello(self):
         self.send(
@@ -951,6 +986,11 @@ class WorkerPlugin:
                 )
             elif kind == "none":
                 state["nomore"] = True
+            elif kind == "revoke":
+                # Taken back for an idle worker (see Channel.claim).
+                gone = set(cmd.get("ids") or [])
+                queue[:] = [q for q in queue if q not in gone]
+                self.ch.gen_seen = cmd.get("gen") or 0
             elif kind == "stop":
                 if queue:
                     self.ch.send({"t": "dropped", "ids": list(queue)})
@@ -993,6 +1033,9 @@ class WorkerPlugin:
                         break
                 if not queue:
                     continue
+            self.ch.claim(seq + 1, handle, queue)
+            if not queue:
+                continue
             nodeid = queue.pop(0)
             item = items.get(nodeid)
             if item is None:

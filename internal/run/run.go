@@ -340,6 +340,10 @@ func (d *dispatcher) loop() (*result.Run, error) {
 			d.handle(ev)
 		case <-ticker.C:
 			d.checkDeadlines()
+			// A take-back the worker's lock refused is tried again.
+			for _, s := range d.slots {
+				d.rebalance(s)
+			}
 			d.emit(result.Event{Kind: result.Tick})
 		case <-d.wake:
 			d.onWake()
@@ -827,7 +831,79 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 		s.h.Send(protocol.Command{Type: protocol.CmdNone})
 		return
 	}
+	if d.rebalance(s) {
+		return
+	}
 	d.maybeShutdown()
+}
+
+// revoker is a worker handle that can take back tests the worker holds and
+// has not started (see protocol.CmdRevoke); worker.Proc is one. It reports
+// whether it did: it never waits for the worker.
+type revoker interface {
+	Revoke(starts uint32, c protocol.Command) bool
+}
+
+// rebalance gives idle worker s, for which the scheduler has nothing left,
+// tests waiting in the queue of a worker that is running a test: the
+// second half of the longest such queue (its last test when it holds one).
+// So the tail of the run is split between the workers, rather than waiting
+// behind a long test while a worker idles. It reports whether s got work.
+func (d *dispatcher) rebalance(s *slotState) bool {
+	if d.stopping || d.cfg.Queue != nil || !s.alive || !s.collected || !s.idle || s.shutdown ||
+		s.isolated || s.diag >= 0 || s.diagSent || s.current >= 0 || len(s.queue) > 0 {
+		return false
+	}
+	var victim *slotState
+	var movable []int
+	for _, o := range d.slots {
+		if o == s || !o.alive || o.current < 0 || o.isolated || o.diag >= 0 || o.shutdown || o.stopped {
+			continue
+		}
+		var m []int
+		for _, i := range o.queue {
+			t := d.tests[i]
+			// Only normal tests move: group members hold their group's
+			// room on their slot, exclusive and isolated tests have a
+			// worker of their own.
+			if t.status != assigned || i >= len(d.pols) || d.pols[i].Kind != schedule.Normal {
+				continue
+			}
+			if s.known != nil && !s.known[t.info.ID] {
+				continue
+			}
+			m = append(m, i)
+		}
+		if len(m) > len(movable) {
+			victim, movable = o, m
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	r, ok := victim.h.(revoker)
+	if !ok {
+		return false
+	}
+	take := movable[len(movable)/2:]
+	ids := make([]string, len(take))
+	for k, i := range take {
+		ids[k] = d.tests[i].info.ID
+	}
+	if !r.Revoke(victim.starts, protocol.Command{Type: protocol.CmdRevoke, IDs: ids}) {
+		// The worker is between two tests, or its lock is held: the
+		// next tick tries again.
+		return false
+	}
+	for _, i := range take {
+		d.removeQueued(victim, i)
+		d.tests[i].slot = s.idx
+	}
+	s.queue = append(s.queue, take...)
+	s.idle = false
+	s.lastMsg = d.now()
+	s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
+	return true
 }
 
 // offer sends s its next chunk of tests, if the scheduler has one it can run.
@@ -1485,7 +1561,9 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 func (d *dispatcher) offerIdle() {
 	for _, o := range d.slots {
 		if o.alive && o.idle && o.collected && !o.shutdown && o.diag < 0 && !o.diagSent {
-			d.offer(o)
+			if !d.offer(o) {
+				d.rebalance(o)
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -1431,5 +1432,75 @@ func TestStartupDeathsThenCollection(t *testing.T) {
 	}
 	if sum := res.Summary(); sum[result.Passed] != len(suite)-1 {
 		t.Errorf("summary %v: after the crash, the worker that had collected must be replaced", sum)
+	}
+}
+
+// The tail of the run: tests handed to a worker that then runs a long test
+// move to the worker that went idle (revoke), instead of waiting behind it.
+// Each still runs exactly once.
+func TestTailMovesToIdleWorker(t *testing.T) {
+	t.Parallel()
+	for _, revoke := range []bool{true, false} {
+		t.Run(fmt.Sprintf("revoke=%v", revoke), func(t *testing.T) {
+			t.Parallel()
+			suite := suiteOf(6)
+			gate := make(chan struct{})
+			long := suite[0].ID
+			// Each test takes a moment, so the worker that pops the long
+			// test still gets the next one with its request for more.
+			f := &fakeStarter{t: t, suite: suite, behave: map[string]behave{long: {gate: gate}}, revoke: revoke,
+				testTime: 20 * time.Millisecond}
+			s := &sink{}
+			go func() {
+				// Hold the long test until the others are done, or 2 s.
+				for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if s.count(result.TestFinished) >= len(suite)-1 {
+						break
+					}
+				}
+				close(gate)
+			}()
+			res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRun(t, f, s, res, false)
+			// Did every short test finish while the long one ran?
+			var longWorker string
+			shortBefore := 0
+			for _, ev := range s.all() {
+				if ev.Kind != result.TestFinished {
+					continue
+				}
+				if ev.NodeID == long {
+					longWorker = ev.Worker
+					break
+				}
+				shortBefore++
+			}
+			if revoke {
+				if shortBefore != len(suite)-1 {
+					t.Errorf("%d of %d short tests ran while the long one held %s; the others waited behind it", shortBefore, len(suite)-1, longWorker)
+				}
+				revoked := 0
+				for _, p := range f.allProcs() {
+					for _, c := range p.commands() {
+						if c.Type == protocol.CmdRevoke {
+							revoked++
+							if c.Gen == 0 || len(c.IDs) == 0 {
+								t.Errorf("revoke without generation or tests: %+v", c)
+							}
+						}
+					}
+				}
+				if revoked == 0 {
+					t.Errorf("nothing was taken back")
+				}
+			} else if shortBefore == len(suite)-1 {
+				// Without a way to take tests back the test must show the
+				// wait it is there to catch, or it proves nothing.
+				t.Errorf("with no take-back, every short test still ran before the long one: the case does not exercise the tail")
+			}
+		})
 	}
 }
