@@ -648,6 +648,7 @@ class WorkerPlugin:
         self.leaks = None
         self.passed_phases, self.passed_durs = "", []
         self.failed = False
+        self.stale_setup = False
         # Split collection (HERD_SPLIT=1): the session's walk stops at files
         # (modules, doctest files, plugin files); each file is collected,
         # which imports it, only by the worker the controller gives it to,
@@ -1005,6 +1006,7 @@ class WorkerPlugin:
         # this worker starts another test: a failed test's done goes out at
         # once, and the worker waits for "go" (or "stop").
         maxfail = _maxfail(config)
+        kept_for = [None]
         while True:
             if not queue:
                 if state["shutdown"]:
@@ -1038,6 +1040,11 @@ class WorkerPlugin:
                 continue
             nodeid = queue.pop(0)
             item = items.get(nodeid)
+            if kept_for[0] is not None and item is not kept_for[0]:
+                # The test the last one kept its fixtures for was taken
+                # back: this one's setup tears down what it does not share.
+                self.stale_setup = True
+            kept_for[0] = None
             if item is None:
                 seq += 1
                 self.ch.phase(seq, "setup")
@@ -1059,6 +1066,7 @@ class WorkerPlugin:
                 self.ch.post({"t": "done", "id": nodeid, "dur": 0})
                 continue
             nextitem = items.get(queue[0]) if queue else None
+            kept_for[0] = nextitem
             self.current = nodeid
             self.failed = False
             self.passed_phases, self.passed_durs = "", []
@@ -1087,6 +1095,17 @@ class WorkerPlugin:
                     if kind in ("go", "stop", "shutdown"):
                         break
         return True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        if self.stale_setup:
+            # The last test ran with a nextitem that was then taken back
+            # (revoke), so it kept fixtures (a module's, a class's) this
+            # test may not share: tear them down first, as pytest would
+            # have after the last test. A finalizer's error is this
+            # setup's error.
+            self.stale_setup = False
+            item.session._setupstate.teardown_exact(item)
 
     def pytest_runtest_logreport(self, report):
         config = self.config

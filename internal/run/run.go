@@ -854,6 +854,15 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 		s.isolated || s.diag >= 0 || s.diagSent || s.current >= 0 || len(s.queue) > 0 {
 		return false
 	}
+	if d.busySlots() >= d.cfg.Workers {
+		// Tests run on at most Workers processes at once (the spare an
+		// isolated test needs waits).
+		return false
+	}
+	if len(s.ran) == 0 && d.plan != nil && d.plan.Isolated() > 0 {
+		// A process that has run nothing is kept for an isolated test.
+		return false
+	}
 	var victim *slotState
 	var movable []int
 	for _, o := range d.slots {
