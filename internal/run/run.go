@@ -740,6 +740,16 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 		d.stopAll("not run: the run was interrupted by collection errors")
 	} else if d.interrupted > 0 {
 		d.stopAll(interruptedReason)
+	} else if n := len(d.run.CollectionErrors); n > 0 && d.cfg.MaxFail > 0 {
+		// pytest counts a file that failed to collect towards --maxfail
+		// (--continue-on-collection-errors), and stops before any test
+		// when that reaches it.
+		d.failures += n
+		if d.failures >= d.cfg.MaxFail {
+			d.run.MaxfailReached = true
+			d.run.InterruptReason = fmt.Sprintf("stopping after %d failures", d.failures)
+			d.stopAll(d.maxfailReason())
+		}
 	}
 	d.offerIdle()
 }

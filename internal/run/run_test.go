@@ -1504,3 +1504,69 @@ func TestTailMovesToIdleWorker(t *testing.T) {
 		})
 	}
 }
+
+// Under --continue-on-collection-errors, pytest counts a file that failed
+// to collect towards --maxfail: with -x no test runs.
+func TestMaxFailCountsCollectionErrors(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(3)
+	errs := []protocol.CollectionError{{Path: "broken.py", Message: "ImportError"}}
+	for _, tc := range []struct {
+		maxFail int
+		stop    bool
+	}{{1, true}, {2, false}} {
+		f := &fakeStarter{t: t, suite: suite, maxfail: tc.maxFail, script: func(int, int) script { return script{errors: errs} }}
+		s := &sink{}
+		res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s, MaxFail: tc.maxFail, ContinueOnCollectionErrors: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRun(t, f, s, res, false)
+		sum := res.Summary()
+		if tc.stop {
+			if !res.MaxfailReached || res.InterruptReason != "stopping after 1 failures" || sum[result.NotRun] != len(suite) {
+				t.Errorf("maxfail %d: reached %v %q, summary %v; want the run stopped before any test", tc.maxFail, res.MaxfailReached, res.InterruptReason, sum)
+			}
+		} else if res.MaxfailReached || sum[result.Passed] != len(suite) {
+			t.Errorf("maxfail %d: reached %v, summary %v; want every test run", tc.maxFail, res.MaxfailReached, sum)
+		}
+	}
+}
+
+// A Ctrl-C after -x stopped the run ends it as interrupted (exit 2), as
+// pytest's KeyboardInterrupt does, and kills what still runs.
+func TestInterruptAfterMaxFail(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(10, 10)
+	gate, failNow := make(chan struct{}), make(chan struct{})
+	b := map[string]behave{
+		// The failure comes once the test that never ends runs.
+		suite[0].ID: {gate: failNow, reports: []protocol.Report{{When: "setup", Outcome: "passed"},
+			{When: "call", Outcome: "failed", Category: "failed", Longrepr: "E assert 0"}, {When: "teardown", Outcome: "passed"}}},
+		suite[10].ID: {gate: gate},
+	}
+	f := &fakeStarter{t: t, suite: suite, behave: b, maxfail: 1}
+	s := &sink{}
+	interrupts := make(chan struct{}, 2)
+	go func() {
+		waitFor(t, "the held test to start", func() bool { return f.startCount(suite[10].ID) > 0 })
+		close(failNow)
+		waitFor(t, "the run to stop", func() bool { return hasFailure(s) > 0 && hasNotRun(s) })
+		interrupts <- struct{}{}
+		interrupts <- struct{}{}
+	}()
+	res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s, MaxFail: 1, Interrupts: interrupts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRun(t, f, s, res, false)
+	if !res.Interrupted || res.MaxfailReached || res.InterruptReason != "KeyboardInterrupt" {
+		t.Errorf("interrupted %v, maxfail %v, reason %q; want a KeyboardInterrupt run", res.Interrupted, res.MaxfailReached, res.InterruptReason)
+	}
+	if got := testByID(t, res, suite[10].ID); got.Outcome != result.Interrupted && got.Outcome != result.NotRun {
+		t.Errorf("%s: %s, want interrupted (or not run, had it not started)", got.NodeID, got.Outcome)
+	}
+	if n := res.Summary()[result.Failed]; n != 1 {
+		t.Errorf("%d failed, want 1", n)
+	}
+}
