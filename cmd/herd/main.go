@@ -283,16 +283,15 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				finishCoverage(ctx, py.Path, filepath.Join(dir, pyworker.CovName), cwd, r, stderr)
 			}
 		},
-		Workers:     workers,
-		Starter:     starter,
-		Sink:        sink,
-		MaxFail:     cfg.MaxFail,
-		MaxFailFlag: cfg.MaxFailFlag,
-		Timeout:     cfg.Timeout,
-		Diagnose:    !cfg.NoDiagnose,
-		Retries:     cfg.Retries,
-		Select:      sh.selectTests(),
-		Queue:       qr.hook(),
+		Workers:  workers,
+		Starter:  starter,
+		Sink:     sink,
+		MaxFail:  cfg.MaxFail,
+		Timeout:  cfg.Timeout,
+		Diagnose: !cfg.NoDiagnose,
+		Retries:  cfg.Retries,
+		Select:   sh.selectTests(),
+		Queue:    qr.hook(),
 		Policies: qr.policies(sh.policies(func(rootdir string) (func(protocol.TestInfo) schedule.Policy, error) {
 			rules, err := config.LoadPolicyRules(rootdir)
 			if err != nil {
@@ -311,6 +310,9 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			return out
 		},
 		Interrupts: interrupts,
+		// The reason of the tests -x or --maxfail keeps from running
+		// names the option as the user gave it.
+		MaxFailFlag: cfg.MaxFailFlag,
 		Info: result.Info{
 			Version:    version,
 			PythonPath: py.Path,
