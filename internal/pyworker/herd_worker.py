@@ -129,11 +129,12 @@ class Channel:
 
     def claim(self, seq, handle, queue):
         """Claim the test about to start (queue[0]), number seq, on the
-        board, under the board's lock. The controller takes queued tests back (revoke)
-        only under the same lock and while the board shows no claim it has
-        not seen start, writing the revoke's generation there: a generation
-        not seen yet means a revoke is on its way, and it is handled first
-        (its tests leave the queue). handle applies a command."""
+        board, under the board's lock. The controller takes queued tests
+        back (revoke) only under the same lock and while the board shows no
+        claim it has not seen start, writing the revoke's generation there:
+        a generation not seen yet means a revoke is on its way, and it is
+        handled first (its tests leave the queue). handle applies a
+        command."""
         board = self.board
         if board is None or self.board_fd is None:
             return
