@@ -38,7 +38,7 @@ const commandTimeout = 150 * time.Second
 var validOutcomes = map[string]bool{
 	"passed": true, "failed": true, "error": true, "skipped": true,
 	"xfailed": true, "xpassed": true, "crashed": true, "timeout": true,
-	"not_run": true, "flaky": true,
+	"not_run": true, "flaky": true, "interrupted": true,
 }
 
 // jsonReport is herd's --report-json file.

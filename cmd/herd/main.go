@@ -244,6 +244,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				"PYTEST_XDIST_TESTRUNUID=" + uid,
 				fmt.Sprintf("HERD_SEED=%d", seed),
 				splitEnv(workers, cfg),
+				fmt.Sprintf("%s=%d", protocol.EnvMaxFail, cfg.MaxFail),
 			}
 		},
 	}
@@ -319,6 +320,9 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			return out
 		},
 		Interrupts: interrupts,
+		// The reason of the tests -x or --maxfail keeps from running
+		// names the option as the user gave it.
+		MaxFailFlag: cfg.MaxFailFlag,
 		Info: result.Info{
 			Version:    version,
 			PythonPath: py.Path,

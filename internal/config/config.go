@@ -21,6 +21,10 @@ type Config struct {
 	Timeout time.Duration
 	// MaxFail is -x (1) or --maxfail N; 0 means no limit.
 	MaxFail int
+	// MaxFailFlag is how the user spelled the limit ("-x", "--exitfirst",
+	// "--maxfail=3"), for the reason given to the tests it kept from
+	// running.
+	MaxFailFlag string
 	// JUnitXML and ReportJSON are report paths; empty means none.
 	JUnitXML   string
 	ReportJSON string
@@ -225,7 +229,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			}
 			c.ShardIndex, c.ShardCount = k, n
 		case "--exitfirst":
-			c.MaxFail = 1
+			c.MaxFail, c.MaxFailFlag = 1, "--exitfirst"
 		case "--maxfail":
 			v, err := value(name)
 			if err != nil {
@@ -235,7 +239,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			if err != nil || n < 0 {
 				return nil, usage("herd: --maxfail expects a whole number >= 0, got %q", v)
 			}
-			c.MaxFail = n
+			c.MaxFail, c.MaxFailFlag = n, "--maxfail="+strconv.Itoa(n)
 		case "--junitxml", "--junit-xml":
 			v, err := value(name)
 			if err != nil {
@@ -363,7 +367,7 @@ func (c *Config) short(a string, args []string, i int) (int, error) {
 			}
 			k = len(letters)
 		case ch == 'x':
-			c.MaxFail = 1
+			c.MaxFail, c.MaxFailFlag = 1, "-x"
 		case ch == 'h':
 			c.Help = true
 		case ch == 'v':

@@ -15,6 +15,7 @@ func TestParse(t *testing.T) {
 	type want struct {
 		workers     int
 		maxFail     int
+		maxFailFlag string
 		timeout     time.Duration
 		args        []string
 		verbosity   int
@@ -67,6 +68,9 @@ func TestParse(t *testing.T) {
 		if c.MaxFail != w.maxFail {
 			t.Errorf("MaxFail = %d, want %d", c.MaxFail, w.maxFail)
 		}
+		if w.maxFail > 0 && c.MaxFailFlag != w.maxFailFlag {
+			t.Errorf("MaxFailFlag = %q, want %q", c.MaxFailFlag, w.maxFailFlag)
+		}
 		if c.Timeout != w.timeout {
 			t.Errorf("Timeout = %v, want %v", c.Timeout, w.timeout)
 		}
@@ -113,9 +117,9 @@ func TestParse(t *testing.T) {
 		{name: "-n 0 means one worker", argv: []string{"-n", "0"}, want: want{workers: 1}},
 		{name: "--numprocesses=3", argv: []string{"--numprocesses=3"}, want: want{workers: 3}},
 		{name: "--numprocesses 5", argv: []string{"--numprocesses", "5"}, want: want{workers: 5}},
-		{name: "-xvs", argv: []string{"-xvs"}, want: want{maxFail: 1, verbosity: 1, args: []string{"-vs"}}},
-		{name: "-x alone", argv: []string{"-x"}, want: want{maxFail: 1}},
-		{name: "-xn2 in one cluster", argv: []string{"-xn2"}, want: want{maxFail: 1, workers: 2}},
+		{name: "-xvs", argv: []string{"-xvs"}, want: want{maxFail: 1, maxFailFlag: "-x", verbosity: 1, args: []string{"-vs"}}},
+		{name: "-x alone", argv: []string{"-x"}, want: want{maxFail: 1, maxFailFlag: "-x"}},
+		{name: "-xn2 in one cluster", argv: []string{"-xn2"}, want: want{maxFail: 1, maxFailFlag: "-x", workers: 2}},
 		{name: "-vn 3 takes the next argument", argv: []string{"-vn", "3", "t.py"}, want: want{workers: 3, verbosity: 1, args: []string{"-v", "t.py"}}},
 		{name: "-vv -q", argv: []string{"-vv", "-q"}, want: want{verbosity: 1, args: []string{"-vv", "-q"}}},
 		{name: "--verbose --quiet --quiet", argv: []string{"--verbose", "--quiet", "--quiet"}, want: want{verbosity: -1, args: []string{"--verbose", "--quiet", "--quiet"}}},
@@ -134,10 +138,10 @@ func TestParse(t *testing.T) {
 		{name: "-c file", argv: []string{"-c", "ci.ini"}, want: want{args: []string{"-c", "ci.ini"}}},
 		{name: "--tb=short", argv: []string{"--tb=short"}, want: want{args: []string{"--tb=short"}}},
 		{name: "--tb short", argv: []string{"--tb", "short"}, want: want{args: []string{"--tb", "short"}}},
-		{name: "--maxfail=3", argv: []string{"--maxfail=3"}, want: want{maxFail: 3}},
-		{name: "--maxfail 2", argv: []string{"--maxfail", "2"}, want: want{maxFail: 2}},
-		{name: "-x then --maxfail=3: last wins", argv: []string{"-x", "--maxfail=3"}, want: want{maxFail: 3}},
-		{name: "--exitfirst", argv: []string{"--exitfirst"}, want: want{maxFail: 1}},
+		{name: "--maxfail=3", argv: []string{"--maxfail=3"}, want: want{maxFail: 3, maxFailFlag: "--maxfail=3"}},
+		{name: "--maxfail 2", argv: []string{"--maxfail", "2"}, want: want{maxFail: 2, maxFailFlag: "--maxfail=2"}},
+		{name: "-x then --maxfail=3: last wins", argv: []string{"-x", "--maxfail=3"}, want: want{maxFail: 3, maxFailFlag: "--maxfail=3"}},
+		{name: "--exitfirst", argv: []string{"--exitfirst"}, want: want{maxFail: 1, maxFailFlag: "--exitfirst"}},
 		{name: "--timeout 2.5", argv: []string{"--timeout", "2.5"}, want: want{timeout: 2500 * time.Millisecond}},
 		{name: "--timeout=0", argv: []string{"--timeout=0"}, want: want{timeout: 0}},
 		{name: "--junitxml out.xml", argv: []string{"--junitxml", "out.xml"}, want: want{junit: "out.xml"}},
@@ -175,7 +179,7 @@ func TestParse(t *testing.T) {
 		{
 			name: "everything together",
 			argv: []string{"-xvs", "-n4", "--timeout=3", "-k", "not slow", "--junitxml=j.xml", "--tb=line", "tests/"},
-			want: want{workers: 4, maxFail: 1, verbosity: 1, timeout: 3 * time.Second, junit: "j.xml",
+			want: want{workers: 4, maxFail: 1, maxFailFlag: "-x", verbosity: 1, timeout: 3 * time.Second, junit: "j.xml",
 				args: []string{"-vs", "-k", "not slow", "--tb=line", "tests/"}},
 		},
 

@@ -43,13 +43,28 @@ const (
 	// into its stdout and stderr when a test starts and ends:
 	// LiveMarker + token + ":" + nodeid + "\x00" ("" after the test).
 	EnvLive = "HERD_LIVE"
+
+	// EnvMaxFail holds herd's -x (1) or --maxfail N, when given: a worker
+	// that knows of a limit (here or in its pytest options) sends a failed
+	// test's done at once and asks (TypeAsk) before its next test.
+	EnvMaxFail = "HERD_MAXFAIL"
 )
 
 // LiveMarker starts a live-output marker (see EnvLive).
 const LiveMarker = "\x00herd:"
 
-// BoardSize is the size of a worker's phase board in bytes.
-const BoardSize = 16
+// BoardSize is the size of a worker's phase board in bytes: the sequence
+// number and phase of the test started last (bytes 0-15, see Board), then
+// two uint32 words for taking tests back (see CmdRevoke): the revoke
+// generation the controller wrote last (BoardGenOffset) and the sequence
+// number of the test the worker claimed last (BoardClaimOffset).
+const BoardSize = 24
+
+// The offsets of the board's revoke words, both little-endian uint32s.
+const (
+	BoardGenOffset   = 16
+	BoardClaimOffset = 20
+)
 
 // Board is what a worker's phase board held when the worker ended: the
 // worker writes into a shared page, without a system call, the sequence
@@ -69,7 +84,7 @@ func ParseBoard(b []byte) Board {
 		return Board{}
 	}
 	seq := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-	phase := string(bytes.TrimRight(b[4:BoardSize], "\x00"))
+	phase := string(bytes.TrimRight(b[4:BoardGenOffset], "\x00"))
 	switch phase {
 	case "setup", "call", "teardown":
 	default:
@@ -100,7 +115,10 @@ const (
 	// not collect: collected late, their file gave it other tests. They
 	// go to another process.
 	TypeMissing = "missing"
-	TypeBye     = "bye"
+	// TypeAsk comes after a test that failed when a --maxfail limit is
+	// set: the worker holds its queue until CmdGo (or CmdStop).
+	TypeAsk = "ask"
+	TypeBye = "bye"
 )
 
 // Command types sent by the controller.
@@ -113,11 +131,22 @@ const (
 	// CmdStop asks the worker to drop its queue after the current test and
 	// report what it dropped.
 	CmdStop = "stop"
+	// CmdGo answers TypeAsk: the run goes on, run the queue.
+	CmdGo = "go"
 	// CmdShutdown asks the worker to finish its session and exit.
 	CmdShutdown = "shutdown"
 	// CmdCollect asks a worker that sent files to collect some of them
 	// (Files); it answers with a collected message of their tests.
 	CmdCollect = "collect"
+	// CmdRevoke takes tests (IDs) the worker holds but has not started back,
+	// without an answer: they go to an idle worker at once. It is sent only
+	// under the phase board's lock, with the board's generation word set
+	// to Gen, and only while the board says the worker has claimed no test
+	// the controller does not know has started. The worker claims each
+	// test on the board under the same lock before it starts it, and a
+	// generation it has not seen makes it read its commands up to this one
+	// first, so a revoked test never starts there.
+	CmdRevoke = "revoke"
 )
 
 // Message is one line from a worker. Type says which fields are set.
@@ -318,6 +347,8 @@ type Command struct {
 	IDs  []string `json:"ids,omitempty"`
 	// Files are the node ids of the files to collect (CmdCollect).
 	Files []string `json:"files,omitempty"`
+	// Gen is the board generation of a CmdRevoke.
+	Gen uint32 `json:"gen,omitempty"`
 }
 
 // ErrLineTooLong is returned by a Reader for a line longer than MaxLine.

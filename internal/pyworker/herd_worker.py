@@ -9,6 +9,7 @@ lines on a dedicated pipe; commands arrive on another. Protocol version 1.
 
 import contextlib
 import faulthandler
+import fcntl
 import json
 import mmap
 import os
@@ -24,8 +25,10 @@ import pytest
 PROTOCOL = 1
 
 # BOARD_SIZE is the size of the phase board: a uint32 test sequence number
-# and the phase's name, NUL-padded.
-BOARD_SIZE = 16
+# and the phase's name, NUL-padded (16 bytes); then the revoke generation
+# the controller wrote last and the sequence number of the test this worker
+# claimed last, both uint32 (see Channel.claim).
+BOARD_SIZE = 24
 
 # A captured-output section or traceback longer than this is cut in the
 # middle, so one test printing 100 MB cannot make a message unbounded.
@@ -77,12 +80,16 @@ class Channel:
         self.buf = b""
         self.out = []
         self.board = None
+        self.board_fd = None
+        self.gen_seen = 0
         if board_fd is not None:
             try:
                 self.board = mmap.mmap(board_fd, BOARD_SIZE)
+                # Kept open: its lock guards taking tests back.
+                self.board_fd = board_fd
             except (OSError, ValueError):
                 self.board = None
-            os.close(board_fd)
+                os.close(board_fd)
 
     def post(self, msg):
         """Queue msg; it goes out with the next send, flush or recv. A test's
@@ -120,6 +127,35 @@ class Channel:
             board[4:16] = when.encode()[:12].ljust(12, b"\0")
         else:
             board[0:16] = struct.pack("<I12s", seq & 0xFFFFFFFF, when.encode()[:12])
+
+    def claim(self, seq, handle, queue):
+        """Claim the test about to start (queue[0]), number seq, on the
+        board, under the board's lock. The controller takes queued tests
+        back (revoke) only under the same lock and while the board shows no
+        claim it has not seen start, writing the revoke's generation there:
+        a generation not seen yet means a revoke is on its way, and it is
+        handled first (its tests leave the queue). handle applies a
+        command."""
+        board = self.board
+        if board is None or self.board_fd is None:
+            return
+        try:
+            fcntl.lockf(self.board_fd, fcntl.LOCK_EX)
+        except (OSError, ValueError):
+            # A test closed the board's descriptor: never claim again, so
+            # the controller never takes anything back from this worker.
+            self.board_fd = None
+            board[20:24] = b"\xff\xff\xff\xff"
+            return
+        try:
+            gen = struct.unpack("<I", board[16:20])[0]
+            while gen != self.gen_seen:
+                if handle(self.recv()) == "shutdown":
+                    break
+            if queue:
+                board[20:24] = struct.pack("<I", seq & 0xFFFFFFFF)
+        finally:
+            fcntl.lockf(self.board_fd, fcntl.LOCK_UN)
 
     def hello(self):
         self.send(
@@ -198,6 +234,21 @@ def _options(config):
         "capture": getattr(opt, "capture", "fd") or "fd",
         "failedfirst": bool(getattr(opt, "failedfirst", False)),
     }
+
+
+def _maxfail(config):
+    """The run's --maxfail: herd's own -x or --maxfail (HERD_MAXFAIL), else
+    pytest's (ini addopts); 0 means none."""
+    try:
+        n = int(os.environ.get("HERD_MAXFAIL") or 0)
+    except ValueError:
+        n = 0
+    if n > 0:
+        return n
+    try:
+        return int(getattr(config.option, "maxfail", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _reruns_of(item):
@@ -628,6 +679,8 @@ class WorkerPlugin:
         self.current = None
         self.leaks = None
         self.passed_phases, self.passed_durs = "", []
+        self.failed = False
+        self.stale_setup = False
         # Split collection (HERD_SPLIT=1): the session's walk stops at files
         # (modules, doctest files, plugin files); each file is collected,
         # which imports it, only by the worker the controller gives it to,
@@ -1093,6 +1146,11 @@ class WorkerPlugin:
                 )
             elif kind == "none":
                 state["nomore"] = True
+            elif kind == "revoke":
+                # Taken back for an idle worker (see Channel.claim).
+                gone = set(cmd.get("ids") or [])
+                queue[:] = [q for q in queue if q not in gone]
+                self.ch.gen_seen = cmd.get("gen") or 0
             elif kind == "stop":
                 if queue:
                     self.ch.send({"t": "dropped", "ids": list(queue)})
@@ -1103,6 +1161,11 @@ class WorkerPlugin:
                 state["nomore"] = True
             return kind
 
+        # With -x or --maxfail the controller must hear of a failure before
+        # this worker starts another test: a failed test's done goes out at
+        # once, and the worker waits for "go" (or "stop").
+        maxfail = _maxfail(config)
+        kept_for = [None]
         while True:
             if not queue:
                 if state["shutdown"]:
@@ -1111,20 +1174,36 @@ class WorkerPlugin:
                 self.ch.send({"t": "want", "idle": True})
                 handle(self.ch.recv())
                 continue
-            nodeid = queue.pop(0)
-            if not queue and not state["nomore"]:
+            # Commands that came while the last test ran (a stop after
+            # Ctrl-C or --maxfail, more work) apply before the next starts,
+            # so a stop keeps every test not started yet.
+            while True:
+                cmd = self.ch.recv(block=False)
+                if cmd is None:
+                    break
+                handle(cmd)
+            if not queue:
+                continue
+            if len(queue) == 1 and not state["nomore"]:
+                # The last test held: ask for more first, to know its
+                # nextitem. The answer may be a stop that drops it.
                 self.ch.send({"t": "want"})
                 while True:
                     kind = handle(self.ch.recv())
                     if kind in ("run", "none", "stop", "shutdown"):
                         break
-            else:
-                while True:
-                    cmd = self.ch.recv(block=False)
-                    if cmd is None:
-                        break
-                    handle(cmd)
+                if not queue:
+                    continue
+            self.ch.claim(seq + 1, handle, queue)
+            if not queue:
+                continue
+            nodeid = queue.pop(0)
             item = items.get(nodeid)
+            if kept_for[0] is not None and item is not kept_for[0]:
+                # The test the last one kept its fixtures for was taken
+                # back: this one's setup tears down what it does not share.
+                self.stale_setup = True
+            kept_for[0] = None
             if item is None:
                 # Its file failed to collect in this process: the test
                 # ends with that collection error, as its file would
@@ -1152,7 +1231,9 @@ class WorkerPlugin:
             if self.frozen is None:
                 self._freeze_marks()
             nextitem = items.get(queue[0]) if queue else None
+            kept_for[0] = nextitem
             self.current = nodeid
+            self.failed = False
             self.passed_phases, self.passed_durs = "", []
             seq += 1
             self.ch.phase(seq, "setup")
@@ -1174,6 +1255,12 @@ class WorkerPlugin:
                 done["spawned"] = True
             self.ch.post(done)
             self.current = None
+            if maxfail and self.failed and queue:
+                self.ch.send({"t": "ask"})
+                while True:
+                    kind = handle(self.ch.recv())
+                    if kind in ("go", "stop", "shutdown"):
+                        break
         return True
 
     def _mark(self, nodeid):
@@ -1193,10 +1280,24 @@ class WorkerPlugin:
             except OSError:
                 pass
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        if self.stale_setup:
+            # The last test ran with a nextitem that was then taken back
+            # (revoke), so it kept fixtures (a module's, a class's) this
+            # test may not share: tear them down first, as pytest would
+            # have after the last test. A finalizer's error is this
+            # setup's error.
+            self.stale_setup = False
+            item.session._setupstate.teardown_exact(item)
+
     def pytest_runtest_logreport(self, report):
         config = self.config
         if report.when == "setup" and self.leaks is not None:
             self.leaks.setup_done()
+        if report.failed and not hasattr(report, "wasxfail"):
+            # What pytest's session counts towards --maxfail.
+            self.failed = True
         res = config.hook.pytest_report_teststatus(report=report, config=config)
         category = res[0] if res else report.outcome
         msg = {

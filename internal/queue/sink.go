@@ -133,7 +133,7 @@ func (c *Consumer) Handle(ev result.Event) {
 			return
 		}
 		delete(c.running, ev.Test.NodeID)
-		if ev.Test.Outcome == result.NotRun {
+		if ev.Test.Outcome == result.NotRun || ev.Test.Outcome == result.Interrupted {
 			c.given[ev.Test.NodeID] = true
 		}
 		// Its warnings go first: a machine that sees every result stored
@@ -187,7 +187,9 @@ func (c *Consumer) testFinished(t *result.Test) {
 		// Not leased here: the run ended before it came (no worker left).
 		return
 	}
-	if t.Outcome == result.NotRun {
+	if t.Outcome == result.NotRun || t.Outcome == result.Interrupted {
+		// Cut short by Ctrl-C (or CI's SIGTERM) or never started: another
+		// machine runs it.
 		c.given[t.NodeID] = true
 		c.resolveLocked(l, i, true)
 		return

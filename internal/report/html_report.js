@@ -8,9 +8,9 @@
   var COLORS = {
     passed: '#2f9e44', failed: '#e03131', crashed: '#7b0a0a', timeout: '#f08c00',
     skipped: '#adb5bd', xfailed: '#adb5bd', xpassed: '#82c91e', flaky: '#f5b700',
-    error: '#9c36b5', not_run: '#ced4da'
+    error: '#9c36b5', interrupted: '#e8590c', not_run: '#ced4da'
   };
-  var FAILURES = ['failed', 'error', 'crashed', 'timeout', 'flaky', 'not_run'];
+  var FAILURES = ['failed', 'error', 'crashed', 'timeout', 'flaky', 'interrupted', 'not_run'];
   var rank = {};
   D.outcomes.forEach(function (o, k) { rank[o] = k; });
 

@@ -33,7 +33,7 @@ func WriteJUnit(w io.Writer, run *result.Run, opts JUnitOptions) error {
 	}
 	counts := run.Summary()
 	failures := counts[result.Failed] + counts[result.Crashed] + counts[result.Timeout]
-	skipped := counts[result.Skipped] + counts[result.XFailed] + counts[result.NotRun]
+	skipped := counts[result.Skipped] + counts[result.XFailed] + counts[result.NotRun] + counts[result.Interrupted]
 
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>`)
@@ -84,6 +84,8 @@ func writeJUnitTest(b *bytes.Buffer, t *result.Test) {
 		jc.element("failure", timeoutMessage(t), "", crashText(t))
 	case result.NotRun:
 		jc.element("skipped", failureMessage(t), "herd.not_run", "")
+	case result.Interrupted:
+		jc.element("skipped", failureMessage(t), "herd.interrupted", "")
 	}
 	// Earlier tries of a retried test, as Maven Surefire writes reruns:
 	// flakyFailure when the test passed in the end, rerunFailure when not.

@@ -114,8 +114,8 @@ func failureMessage(t *result.Test) string {
 			return t.Message
 		}
 		return timeoutMessage(t)
-	case result.NotRun:
-		// The summary line already says NOT RUN.
+	case result.NotRun, result.Interrupted:
+		// The summary line already says NOT RUN or INTERRUPTED.
 		if t.Reason != "" {
 			return strings.TrimPrefix(t.Reason, "not run: ")
 		}

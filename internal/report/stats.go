@@ -60,8 +60,8 @@ func plural(count int, noun string) string {
 
 // SummaryStats returns the parts of pytest's closing line for run in
 // pytest's order (failed, passed, skipped, deselected, xfailed, xpassed,
-// warnings, error), with herd's crashed and timed out right after failed and
-// not run last, plus the main colour of the line. A run where nothing
+// warnings, error), with herd's crashed and timed out right after failed, and
+// interrupted and not run last, plus the main colour of the line. A run where nothing
 // happened yields the single part "no tests ran".
 func SummaryStats(run *result.Run) (parts []StatPart, main string) {
 	counts := run.Summary()
@@ -71,7 +71,7 @@ func SummaryStats(run *result.Run) (parts []StatPart, main string) {
 	switch {
 	case counts[result.Failed] > 0 || counts[result.Crashed] > 0 || counts[result.Timeout] > 0 || errs > 0:
 		main = "red"
-	case warns > 0 || counts[result.XPassed] > 0 || counts[result.NotRun] > 0 || counts[result.Flaky] > 0:
+	case warns > 0 || counts[result.XPassed] > 0 || counts[result.NotRun] > 0 || counts[result.Flaky] > 0 || counts[result.Interrupted] > 0:
 		main = "yellow"
 	case counts[result.Passed] > 0:
 		main = "green"
@@ -95,6 +95,7 @@ func SummaryStats(run *result.Run) (parts []StatPart, main string) {
 	add(counts[result.XPassed], fmt.Sprintf("%d xpassed", counts[result.XPassed]), "yellow")
 	add(warns, plural(warns, "warning"), "yellow")
 	add(errs, plural(errs, "error"), "red")
+	add(counts[result.Interrupted], fmt.Sprintf("%d interrupted", counts[result.Interrupted]), "yellow")
 	add(counts[result.NotRun], fmt.Sprintf("%d not run", counts[result.NotRun]), "yellow")
 	if len(parts) == 0 {
 		parts = []StatPart{{Text: "no tests ran", Color: "yellow"}}

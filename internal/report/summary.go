@@ -340,7 +340,8 @@ func (t *Terminal) summaryDurations(run *result.Run) {
 
 // expandReportChars resolves pytest's -r value into the report characters
 // in effect, as pytest's getreportopt does: "a" means "sxXEf", "A" means
-// "PpsxXEf", "N" clears, "F" and "S" are old spellings of "f" and "s".
+// "PpsxXEf", "N" clears, "F" and "S" are old spellings of "f" and "s". herd's
+// own "n" (tests not run) is part of "a" and "A".
 func expandReportChars(chars string) string {
 	var opts []rune
 	for _, c := range chars {
@@ -352,9 +353,9 @@ func expandReportChars(chars string) string {
 		}
 		switch c {
 		case 'a':
-			opts = []rune("sxXEf")
+			opts = []rune("sxXEfn")
 		case 'A':
-			opts = []rune("PpsxXEf")
+			opts = []rune("PpsxXEfn")
 		case 'N':
 			opts = nil
 		default:
@@ -460,6 +461,15 @@ func (t *Terminal) shortTestSummary(run *result.Run) {
 					lines = append(lines, t.summaryLine("FLAKY", "yellow", test.NodeID, msg))
 				}
 			}
+			for _, test := range run.Tests {
+				if test.Outcome == result.Interrupted {
+					// Cut short by Ctrl-C: pytest names where it stopped too.
+					lines = append(lines, t.summaryLine("INTERRUPTED", "yellow", test.NodeID, failureMessage(test)))
+				}
+			}
+		case 'n':
+			// herd's own letter: the tests that never started (-x,
+			// --maxfail, Ctrl-C), one line each. -ra and -rA include it.
 			for _, test := range run.Tests {
 				if test.Outcome == result.NotRun {
 					lines = append(lines, t.summaryLine("NOT RUN", "yellow", test.NodeID, failureMessage(test)))

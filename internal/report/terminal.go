@@ -381,16 +381,17 @@ func workerPrefix(worker string) string {
 // outcomeStyles gives each outcome its progress letter, the word pytest
 // prints for it in -v lines and the short test summary, and its colour.
 var outcomeStyles = map[result.Outcome]struct{ letter, word, color string }{
-	result.Passed:  {".", "PASSED", "green"},
-	result.Failed:  {"F", "FAILED", "red"},
-	result.Error:   {"E", "ERROR", "red"},
-	result.Skipped: {"s", "SKIPPED", "yellow"},
-	result.XFailed: {"x", "XFAIL", "yellow"},
-	result.XPassed: {"X", "XPASS", "yellow"},
-	result.Crashed: {"C", "CRASHED", "red"},
-	result.Timeout: {"T", "TIMEOUT", "red"},
-	result.NotRun:  {"n", "NOT RUN", "yellow"},
-	result.Flaky:   {"R", "FLAKY", "yellow"},
+	result.Passed:      {".", "PASSED", "green"},
+	result.Failed:      {"F", "FAILED", "red"},
+	result.Error:       {"E", "ERROR", "red"},
+	result.Skipped:     {"s", "SKIPPED", "yellow"},
+	result.XFailed:     {"x", "XFAIL", "yellow"},
+	result.XPassed:     {"X", "XPASS", "yellow"},
+	result.Crashed:     {"C", "CRASHED", "red"},
+	result.Timeout:     {"T", "TIMEOUT", "red"},
+	result.NotRun:      {"n", "NOT RUN", "yellow"},
+	result.Interrupted: {"I", "INTERRUPTED", "yellow"},
+	result.Flaky:       {"R", "FLAKY", "yellow"},
 }
 
 // outcomeLetter is the progress letter of an outcome.
@@ -425,6 +426,7 @@ func (t *Terminal) statusLine() string {
 	add(c[result.Failed]+c[result.Crashed]+c[result.Timeout], "failed")
 	add(c[result.Error], "error")
 	add(c[result.Skipped]+c[result.XFailed], "skipped")
+	add(c[result.Interrupted], "interrupted")
 	add(c[result.NotRun], "not run")
 	if len(counts) > 0 {
 		head += " " + strings.Join(counts, ", ")

@@ -173,7 +173,7 @@ func TestTerminalGolden(t *testing.T) {
 	maxfail := func() *result.Run {
 		r := pytestRun()
 		for _, test := range r.Tests[3:] {
-			*test = result.Test{NodeID: test.NodeID, Outcome: result.NotRun, Reason: "stopped after 2 failures"}
+			*test = result.Test{NodeID: test.NodeID, Outcome: result.NotRun, Reason: "not run: stopped after 2 failures (--maxfail=2)"}
 		}
 		r.Warnings = nil
 		r.MaxfailReached = true
@@ -182,9 +182,11 @@ func TestTerminalGolden(t *testing.T) {
 	}
 	interrupted := func() *result.Run {
 		r := passedRun()
+		r.Tests[1].Outcome = result.Interrupted
+		r.Tests[1].Reason = "still running 2s after Ctrl-C, killed"
 		r.Tests[2].Outcome = result.NotRun
 		r.Tests[2].Worker = ""
-		r.Tests[2].Reason = "interrupted"
+		r.Tests[2].Reason = "not run: interrupted (Ctrl-C)"
 		r.Interrupted = true
 		r.InterruptReason = "KeyboardInterrupt"
 		return r
@@ -210,7 +212,10 @@ func TestTerminalGolden(t *testing.T) {
 		{"durations_vv", mixedRun(), opts(func(o *TerminalOptions) { o.Durations = 0; o.Verbosity = 2; o.TB = "no"; o.ReportChars = "N" })},
 		{"collection_error", collectionErrorRun(), DefaultTerminalOptions()},
 		{"maxfail", maxfail(), DefaultTerminalOptions()},
+		{"maxfail_rn", maxfail(), opts(func(o *TerminalOptions) { o.ReportChars = "fEn" })},
+		{"maxfail_ra", maxfail(), opts(func(o *TerminalOptions) { o.ReportChars = "a"; o.TB = "no" })},
 		{"keyboard_interrupt", interrupted(), DefaultTerminalOptions()},
+		{"keyboard_interrupt_rA", interrupted(), opts(func(o *TerminalOptions) { o.ReportChars = "A" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -398,18 +403,21 @@ func TestTerminalErr(t *testing.T) {
 }
 
 func TestExpandReportChars(t *testing.T) {
-	// Expected values follow pytest's getreportopt, without its "w".
+	// Expected values follow pytest's getreportopt, without its "w", and
+	// with herd's own "n" (not run) in "a" and "A".
 	tests := map[string]string{
 		"fE":  "fE",
-		"a":   "sxXEf",
-		"A":   "PpsxXEf",
+		"a":   "sxXEfn",
+		"A":   "PpsxXEfn",
+		"fn":  "fn",
+		"Nn":  "n",
 		"N":   "",
 		"fN":  "",
 		"Nf":  "f",
 		"FS":  "fs",
 		"ffs": "fs",
-		"af":  "sxXEf",
-		"pa":  "sxXEf",
+		"af":  "sxXEfn",
+		"pa":  "sxXEfn",
 	}
 	for in, want := range tests {
 		if got := expandReportChars(in); got != want {

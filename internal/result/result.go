@@ -22,6 +22,10 @@ const (
 	Crashed Outcome = "crashed"
 	Timeout Outcome = "timeout"
 	NotRun  Outcome = "not_run"
+	// Interrupted is a test that was running when Ctrl-C stopped the run
+	// and had not finished when herd killed its worker (InterruptGrace
+	// after the first Ctrl-C, at once after the second).
+	Interrupted Outcome = "interrupted"
 	// Flaky is a test that failed, was retried (--retries, or its flaky
 	// marker) and then passed. Its failed tries are in Attempts.
 	Flaky Outcome = "flaky"
@@ -29,7 +33,7 @@ const (
 
 // Outcomes lists every outcome in the order pytest's closing line names them
 // (failures first), which is also the order reports use.
-var Outcomes = []Outcome{Failed, Crashed, Timeout, Passed, Flaky, Skipped, XFailed, XPassed, Error, NotRun}
+var Outcomes = []Outcome{Failed, Crashed, Timeout, Passed, Flaky, Skipped, XFailed, XPassed, Error, Interrupted, NotRun}
 
 // IsFailure reports whether the outcome makes the run fail (exit code 1).
 func (o Outcome) IsFailure() bool {
@@ -110,7 +114,8 @@ type Test struct {
 	// CrashLine is the failure in one line, as pytest prints it under
 	// --tb=line: "/abs/path/test_x.py:12: AssertionError: message".
 	CrashLine string `json:"-"`
-	// Reason says why a test did not run (outcome not_run).
+	// Reason says why a test did not run (outcome not_run) or did not
+	// finish (outcome interrupted).
 	Reason string `json:"reason,omitempty"`
 	// Sections is captured output, already filtered by --show-capture.
 	Sections []Section `json:"sections,omitempty"`
@@ -270,7 +275,7 @@ func (r *Run) Failed() bool {
 func (r *Run) Slowest(n int) []*Test {
 	var ts []*Test
 	for _, t := range r.Tests {
-		if t.Outcome != NotRun {
+		if t.Outcome != NotRun && t.Outcome != Interrupted {
 			ts = append(ts, t)
 		}
 	}

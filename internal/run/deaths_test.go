@@ -48,11 +48,10 @@ func TestDeathCauses(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 				c.advance(run.InterruptGrace + time.Second)
 			},
+			// A worker herd killed after Ctrl-C did not die: its test
+			// is interrupted, and no death is reported at all.
 			wantCause: func(ids []string) []string {
-				return []string{
-					ids[0] + " stopped: interrupted (worker killed by SIGTERM)",
-					ids[2] + " stopped: interrupted (worker killed by SIGTERM)",
-				}
+				return nil
 			},
 		},
 	} {

@@ -103,6 +103,13 @@ type fakeStarter struct {
 	// HERD_SPLIT=1: files first (one per module of the suite), then the
 	// tests of the files they are told to collect or handed tests of.
 	split bool
+	// maxfail is what HERD_MAXFAIL tells herd_worker.py: after a failed
+	// test the worker asks (TypeAsk) and waits for go or stop.
+	maxfail int
+	// revoke makes the workers take revokes as herd_worker.py does with its
+	// phase board: Revoke stands for the board's lock, claim and
+	// generation words.
+	revoke bool
 
 	mu     sync.Mutex
 	procs  []*fakeProc
@@ -132,6 +139,9 @@ func (f *fakeStarter) Start(ctx context.Context, slot, gen int, events chan<- wo
 	}
 	f.mu.Unlock()
 	go p.run(ctx, events)
+	if f.revoke {
+		return fakeRevoker{p}, nil
+	}
 	return p, nil
 }
 
@@ -171,6 +181,12 @@ type fakeProc struct {
 	killOnce  sync.Once
 	killCalls atomic.Int32
 
+	// board stands for the phase board's lock; gen, seen and claim for
+	// its revoke words (the generation the controller wrote, the one the
+	// worker handled last, the test it claimed last).
+	board                    sync.Mutex
+	boardGen, seen, claimSeq uint32
+
 	mu       sync.Mutex
 	got      []protocol.Command // every command sent to it
 	received []string           // nodeids in its run commands
@@ -203,6 +219,24 @@ func (p *fakeProc) Kill(stacks bool) {
 }
 
 func (p *fakeProc) PID() int { return p.pid }
+
+// fakeRevoker is a fake worker that takes revokes (fakeStarter.revoke).
+type fakeRevoker struct{ *fakeProc }
+
+// Revoke does what worker.Proc.Revoke does with the phase board.
+func (p fakeRevoker) Revoke(starts uint32, c protocol.Command) bool {
+	if !p.board.TryLock() {
+		return false
+	}
+	defer p.board.Unlock()
+	if starts == 0 || p.claimSeq != starts {
+		return false
+	}
+	p.boardGen++
+	c.Gen = p.boardGen
+	p.Send(c)
+	return true
+}
 
 func (p *fakeProc) commands() []protocol.Command {
 	p.mu.Lock()
@@ -402,6 +436,19 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			nomore = false
 		case protocol.CmdNone:
 			nomore = true
+		case protocol.CmdRevoke:
+			gone := map[string]bool{}
+			for _, id := range c.IDs {
+				gone[id] = true
+			}
+			kept := queue[:0]
+			for _, id := range queue {
+				if !gone[id] {
+					kept = append(kept, id)
+				}
+			}
+			queue = kept
+			p.seen = c.Gen
 		case protocol.CmdStop:
 			if len(queue) > 0 {
 				send(protocol.Message{Type: protocol.TypeDropped, IDs: append([]string(nil), queue...)})
@@ -414,7 +461,7 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		}
 		return c.Type
 	}
-	finished := 0
+	finished, starts := 0, 0
 	for {
 		if len(queue) == 0 {
 			if shutdown {
@@ -431,9 +478,18 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			}
 			continue
 		}
-		id := queue[0]
-		queue = queue[1:]
-		if len(queue) == 0 && !nomore {
+		// Commands that came while the last test ran apply first.
+		for {
+			c, got, _ := recv(false)
+			if !got {
+				break
+			}
+			handle(c)
+		}
+		if len(queue) == 0 {
+			continue
+		}
+		if len(queue) == 1 && !nomore {
 			send(protocol.Message{Type: protocol.TypeWant})
 			for {
 				c, _, ok := recv(true)
@@ -444,21 +500,36 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 					break
 				}
 			}
-		} else {
-			for {
-				c, got, _ := recv(false)
-				if !got {
-					break
-				}
-				handle(c)
+			if len(queue) == 0 {
+				continue
 			}
 		}
+		// The claim on the board, as herd_worker.py's Channel.claim.
+		p.board.Lock()
+		for p.boardGen != p.seen {
+			c, _, ok := recv(true)
+			if !ok {
+				p.board.Unlock()
+				return
+			}
+			handle(c)
+		}
+		if len(queue) > 0 {
+			p.claimSeq = uint32(starts + 1)
+		}
+		p.board.Unlock()
+		if len(queue) == 0 {
+			continue
+		}
+		id := queue[0]
+		queue = queue[1:]
 		if sc.silentAfter > 0 && finished >= sc.silentAfter {
 			// Stuck outside any test: says nothing more, until killed.
 			wait(nil)
 			return
 		}
 		if !items[id] {
+			starts++
 			send(protocol.Message{Type: protocol.TypeStart, ID: id})
 			send(protocol.Message{Type: protocol.TypeReport, ID: id, Report: &protocol.Report{
 				When: "setup", Outcome: "failed", Category: "error",
@@ -486,6 +557,7 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		if reports == nil {
 			reports = passReports
 		}
+		starts++
 		send(protocol.Message{Type: protocol.TypeStart, ID: id})
 		if b.crash != "" && b.gate != nil && !wait(b.gate) {
 			return
@@ -523,6 +595,24 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		}
 		send(done)
 		finished++
+		failed := false
+		for _, r := range reports {
+			if r.Outcome == "failed" {
+				failed = true
+			}
+		}
+		if p.f.maxfail > 0 && failed && len(queue) > 0 {
+			send(protocol.Message{Type: protocol.TypeAsk})
+			for {
+				c, _, ok := recv(true)
+				if !ok {
+					return
+				}
+				if k := handle(c); k == protocol.CmdGo || k == protocol.CmdStop || k == protocol.CmdShutdown {
+					break
+				}
+			}
+		}
 	}
 	if sc.hangOnShutdown {
 		wait(nil) // session teardown that never ends

@@ -64,7 +64,14 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MaxFail stops scheduling after this many failures; 0 means never.
+	// Failures count as pytest's session counts them: each failed report
+	// (an error in setup or teardown too), so a test that failed and then
+	// errored in teardown counts twice.
 	MaxFail int
+	// MaxFailFlag is how the user spelled MaxFail ("-x", "--maxfail=3"),
+	// named in the reason of the tests it kept from running; empty means
+	// the spelling that says MaxFail.
+	MaxFailFlag string
 	// ContinueOnCollectionErrors runs the collected tests despite errors.
 	ContinueOnCollectionErrors bool
 	// Timeout, when positive, is the per-test timeout from --timeout. A
@@ -356,6 +363,10 @@ func (d *dispatcher) loop() (*result.Run, error) {
 			d.handle(ev)
 		case <-ticker.C:
 			d.checkDeadlines()
+			// A take-back the worker's lock refused is tried again.
+			for _, s := range d.slots {
+				d.rebalance(s)
+			}
 			d.emit(result.Event{Kind: result.Tick})
 		case <-d.wake:
 			d.onWake()
@@ -591,7 +602,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			}
 			d.removeQueued(s, i)
 			t := d.tests[i]
-			if t.status == assigned {
+			if t.status == assigned && t.slot == s.idx {
 				d.setStatus(t, pending)
 				if d.stopping {
 					d.notRun(i, d.stopReason())
@@ -602,6 +613,16 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		}
 	case protocol.TypeMissing:
 		d.onMissing(s, m.IDs)
+	case protocol.TypeAsk:
+		// The worker's last test failed under --maxfail, and it waits
+		// before its next: the failure was counted with its done.
+		switch {
+		case !d.stopping:
+			s.h.Send(protocol.Command{Type: protocol.CmdGo})
+		case !s.stopped && !s.shutdown:
+			s.stopped = true
+			s.h.Send(protocol.Command{Type: protocol.CmdStop})
+		}
 	case protocol.TypeWarning:
 		if m.Warning != nil {
 			d.addWarning(s, m.Warning)
@@ -745,7 +766,17 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 		d.run.InterruptReason = fmt.Sprintf("%d %s during collection", n, plural(n, "error"))
 		d.stopAll("not run: the run was interrupted by collection errors")
 	} else if d.interrupted > 0 {
-		d.stopAll("not run: interrupted")
+		d.stopAll(interruptedReason)
+	} else if n := len(d.run.CollectionErrors); n > 0 && d.cfg.MaxFail > 0 {
+		// pytest counts a file that failed to collect towards --maxfail
+		// (--continue-on-collection-errors), and stops before any test
+		// when that reaches it.
+		d.failures += n
+		if d.failures >= d.cfg.MaxFail {
+			d.run.MaxfailReached = true
+			d.run.InterruptReason = fmt.Sprintf("stopping after %d failures", d.failures)
+			d.stopAll(d.maxfailReason())
+		}
 	}
 	d.offerIdle()
 }
@@ -837,7 +868,88 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 		s.h.Send(protocol.Command{Type: protocol.CmdNone})
 		return
 	}
+	if d.rebalance(s) {
+		return
+	}
 	d.maybeShutdown()
+}
+
+// revoker is a worker handle that can take back tests the worker holds and
+// has not started (see protocol.CmdRevoke); worker.Proc is one. It reports
+// whether it did: it never waits for the worker.
+type revoker interface {
+	Revoke(starts uint32, c protocol.Command) bool
+}
+
+// rebalance gives idle worker s, for which the scheduler has nothing left,
+// tests waiting in the queue of a worker that is running a test: the
+// second half of the longest such queue (its last test when it holds one).
+// So the tail of the run is split between the workers, rather than waiting
+// behind a long test while a worker idles. It reports whether s got work.
+func (d *dispatcher) rebalance(s *slotState) bool {
+	if d.stopping || d.cfg.Queue != nil || !s.alive || !s.collected || !s.idle || s.shutdown ||
+		s.isolated || s.diag >= 0 || s.diagSent || s.current >= 0 || len(s.queue) > 0 {
+		return false
+	}
+	if d.busySlots() >= d.cfg.Workers {
+		// Tests run on at most Workers processes at once (the spare an
+		// isolated test needs waits).
+		return false
+	}
+	if len(s.ran) == 0 && d.plan != nil && d.plan.Isolated() > 0 {
+		// A process that has run nothing is kept for an isolated test.
+		return false
+	}
+	var victim *slotState
+	var movable []int
+	for _, o := range d.slots {
+		if o == s || !o.alive || o.current < 0 || o.isolated || o.diag >= 0 || o.shutdown || o.stopped {
+			continue
+		}
+		var m []int
+		for _, i := range o.queue {
+			t := d.tests[i]
+			// Only normal tests move: group members hold their group's
+			// room on their slot, exclusive and isolated tests have a
+			// worker of their own.
+			if t.status != assigned || i >= len(d.pols) || d.pols[i].Kind != schedule.Normal {
+				continue
+			}
+			if s.known != nil && !s.known[t.info.ID] {
+				continue
+			}
+			m = append(m, i)
+		}
+		if len(m) > len(movable) {
+			victim, movable = o, m
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	r, ok := victim.h.(revoker)
+	if !ok {
+		return false
+	}
+	take := movable[len(movable)/2:]
+	ids := make([]string, len(take))
+	for k, i := range take {
+		ids[k] = d.tests[i].info.ID
+	}
+	if !r.Revoke(victim.starts, protocol.Command{Type: protocol.CmdRevoke, IDs: ids}) {
+		// The worker is between two tests, or its lock is held: the
+		// next tick tries again.
+		return false
+	}
+	for _, i := range take {
+		d.removeQueued(victim, i)
+		d.tests[i].slot = s.idx
+	}
+	s.queue = append(s.queue, take...)
+	s.idle = false
+	s.lastMsg = d.now()
+	s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
+	return true
 }
 
 // offer sends s its next chunk of tests, if the scheduler has one it can run.
@@ -1170,15 +1282,18 @@ func (d *dispatcher) finish(i int) {
 		t.res.Outcome = result.Flaky
 	}
 	d.setStatus(t, done)
+	d.emit(result.Event{Kind: result.TestFinished, Worker: t.res.Worker, NodeID: t.res.NodeID, Test: t.res})
 	if t.res.Outcome.IsFailure() {
-		d.failures++
+		// As pytest counts: each failed report, so a teardown error
+		// after a failure counts too.
+		d.failures += 1 + len(t.res.Extra)
 		if d.cfg.MaxFail > 0 && d.failures >= d.cfg.MaxFail && !d.stopping {
 			d.run.MaxfailReached = true
-			d.run.InterruptReason = fmt.Sprintf("stopping after %d %s", d.failures, plural(d.failures, "failure"))
-			d.stopAll(fmt.Sprintf("not run: stopped after %d %s (--maxfail)", d.failures, plural(d.failures, "failure")))
+			// pytest's words, "failures" whatever the count.
+			d.run.InterruptReason = fmt.Sprintf("stopping after %d failures", d.failures)
+			d.stopAll(d.maxfailReason())
 		}
 	}
-	d.emit(result.Event{Kind: result.TestFinished, Worker: t.res.Worker, NodeID: t.res.NodeID, Test: t.res})
 	if d.plan != nil && t.slot >= 0 {
 		d.plan.Finished(t.slot, i)
 	}
@@ -1218,12 +1333,35 @@ func (d *dispatcher) retry(i int) {
 
 func (d *dispatcher) stopReason() string {
 	if d.interrupted > 0 {
-		return "not run: interrupted"
+		return interruptedReason
 	}
 	if d.run.MaxfailReached {
-		return fmt.Sprintf("not run: stopped after %d %s (--maxfail)", d.failures, plural(d.failures, "failure"))
+		return d.maxfailReason()
 	}
 	return "not run: the run was interrupted by collection errors"
+}
+
+// interruptedReason is the reason of the tests that Ctrl-C kept from
+// starting.
+const interruptedReason = "not run: interrupted (Ctrl-C)"
+
+// maxfailReason is the reason of the tests -x or --maxfail kept from
+// running, naming the option as the user gave it: "not run: stopped after
+// the first failure (-x)", "not run: stopped after 3 failures
+// (--maxfail=3)".
+func (d *dispatcher) maxfailReason() string {
+	n := d.cfg.MaxFail
+	flag := d.cfg.MaxFailFlag
+	if flag == "" {
+		flag = fmt.Sprintf("--maxfail=%d", n)
+		if n == 1 {
+			flag = "-x"
+		}
+	}
+	if n == 1 {
+		return "not run: stopped after the first failure (" + flag + ")"
+	}
+	return fmt.Sprintf("not run: stopped after %d failures (%s)", n, flag)
 }
 
 // stopAll ends scheduling: tests not handed out become not_run with reason,
@@ -1276,7 +1414,10 @@ func (d *dispatcher) interrupt() {
 		d.interruptAt = d.now()
 		d.run.Interrupted = true
 		d.run.InterruptReason = "KeyboardInterrupt"
-		d.stopAll("not run: interrupted")
+		// Ctrl-C after -x stopped the run: it ends as interrupted (exit
+		// 2), as pytest's KeyboardInterrupt does.
+		d.run.MaxfailReached = false
+		d.stopAll(interruptedReason)
 		return
 	}
 	for _, s := range d.slots {
@@ -1373,7 +1514,9 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		return
 	}
 	expected := s.shutdown && s.current < 0
-	if !expected || ex.Signal != "" {
+	// A worker herd killed after Ctrl-C did not die.
+	stopped := d.interrupted > 0 && s.killed && !s.timedOut
+	if (!expected || ex.Signal != "") && !stopped {
 		msg := how
 		if s.exitInfo != "" {
 			msg = s.exitInfo + "; " + how
@@ -1469,7 +1612,9 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 func (d *dispatcher) offerIdle() {
 	for _, o := range d.slots {
 		if o.alive && o.idle && o.collected && !o.shutdown && o.diag < 0 && !o.diagSent {
-			d.offer(o)
+			if !d.offer(o) {
+				d.rebalance(o)
+			}
 		}
 	}
 }
@@ -1607,8 +1752,13 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
 		t.res.Longrepr = fmt.Sprintf("Timeout: %s ran longer than %s; herd dumped every thread's stack (below) and killed worker %s (%s)",
 			t.info.ID, fmtSeconds(to), s.name, ex.KillStage)
 	case d.interrupted > 0 && s.killed:
-		t.res.Outcome = result.NotRun
-		t.res.Reason = "not run: interrupted while running"
+		t.res.Outcome = result.Interrupted
+		if d.interrupted > 1 {
+			t.res.Reason = "killed at the second Ctrl-C"
+		} else {
+			t.res.Reason = fmt.Sprintf("still running %s after Ctrl-C, killed", fmtSeconds(InterruptGrace))
+		}
+		t.res.Message = t.res.Reason
 		t.res.Crash = nil
 	default:
 		d.diagQueue = append(d.diagQueue, d.byID[t.info.ID])

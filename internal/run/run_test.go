@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,7 +91,7 @@ func checkRun(t *testing.T, f *fakeStarter, s *sink, res *result.Run, diag bool)
 	for _, tr := range res.Tests {
 		n := f.startCount(tr.NodeID)
 		switch {
-		case tr.Outcome == result.NotRun && tr.Reason == "not run: interrupted while running":
+		case tr.Outcome == result.Interrupted:
 			if n != 1 {
 				t.Errorf("%s interrupted while running but started %d times", tr.NodeID, n)
 			}
@@ -628,10 +629,13 @@ func TestMaxFail(t *testing.T) {
 	type testCase struct {
 		name      string
 		maxFail   int
+		flag      string
 		iniMax    int // maxfail from the session options (addopts)
 		failing   []int
 		workers   int
 		wantFails int
+		// wantReason is the reason of the tests not run.
+		wantReason string
 	}
 	run_ := func(t *testing.T, tc testCase) {
 		t.Parallel()
@@ -645,7 +649,7 @@ func TestMaxFail(t *testing.T) {
 		// Hold a test of the second module so the run cannot finish before
 		// the failures stop it; release it once the first failure is in.
 		b[suite[21].ID] = behave{gate: gate}
-		f := &fakeStarter{t: t, suite: suite, behave: b, script: func(int, int) script {
+		f := &fakeStarter{t: t, suite: suite, behave: b, maxfail: max(tc.maxFail, tc.iniMax), script: func(int, int) script {
 			if tc.iniMax > 0 {
 				return script{options: &protocol.Options{MaxFail: tc.iniMax}}
 			}
@@ -654,13 +658,14 @@ func TestMaxFail(t *testing.T) {
 		s := &sink{}
 		go func() {
 			for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-				if s.count(result.TestFinished) > 0 && hasFailure(s) >= tc.wantFails {
+				if hasFailure(s) >= tc.wantFails && hasNotRun(s) {
+					// The run stopped (tests were given up).
 					break
 				}
 			}
 			close(gate)
 		}()
-		res, err := execute(t, run.Config{Workers: tc.workers, Starter: f, Sink: s, MaxFail: tc.maxFail})
+		res, err := execute(t, run.Config{Workers: tc.workers, Starter: f, Sink: s, MaxFail: tc.maxFail, MaxFailFlag: tc.flag})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -669,29 +674,57 @@ func TestMaxFail(t *testing.T) {
 		if !res.MaxfailReached {
 			t.Errorf("MaxfailReached not set; summary %v", sum)
 		}
-		if sum[result.Failed] < tc.wantFails {
-			t.Errorf("%d failed, want at least %d", sum[result.Failed], tc.wantFails)
+		if sum[result.Failed] != tc.wantFails {
+			t.Errorf("%d failed, want %d: no test may start once the last failure allowed is known", sum[result.Failed], tc.wantFails)
 		}
 		if sum[result.NotRun] == 0 {
 			t.Fatalf("nothing was left not run: %v", sum)
 		}
-		want := "stopping after " + strconv.Itoa(tc.wantFails) + " failure"
-		if !strings.HasPrefix(res.InterruptReason, want) {
-			t.Errorf("interrupt reason %q, want %q...", res.InterruptReason, want)
+		// pytest's words: "failures" whatever the count.
+		want := "stopping after " + strconv.Itoa(tc.wantFails) + " failures"
+		if res.InterruptReason != want {
+			t.Errorf("interrupt reason %q, want %q", res.InterruptReason, want)
 		}
 		for _, tr := range res.Tests {
-			if tr.Outcome == result.NotRun && !strings.Contains(tr.Reason, "(--maxfail)") {
-				t.Errorf("%s: reason %q", tr.NodeID, tr.Reason)
+			if tr.Outcome == result.NotRun && tr.Reason != tc.wantReason {
+				t.Errorf("%s: reason %q, want %q", tr.NodeID, tr.Reason, tc.wantReason)
+			}
+		}
+		// Once the failure that reached the limit is known, no test
+		// starts, on any worker: the failing worker waited for the
+		// controller's answer, the other held a test until then.
+		fails, stopped := 0, false
+		for _, ev := range s.all() {
+			switch {
+			case ev.Kind == result.TestFinished && ev.Test.Outcome == result.Failed:
+				fails++
+				stopped = fails >= tc.wantFails
+			case ev.Kind == result.TestStarted && stopped:
+				t.Errorf("%s started on %s after the run stopped", ev.NodeID, ev.Worker)
 			}
 		}
 	}
 	for _, tc := range []testCase{
-		{name: "-x", maxFail: 1, failing: []int{1}, workers: 2, wantFails: 1},
-		{name: "--maxfail 2", maxFail: 2, failing: []int{1, 3, 5}, workers: 1, wantFails: 2},
-		{name: "maxfail from ini addopts", iniMax: 1, failing: []int{2}, workers: 2, wantFails: 1},
+		{name: "-x", maxFail: 1, flag: "-x", failing: []int{1}, workers: 2, wantFails: 1,
+			wantReason: "not run: stopped after the first failure (-x)"},
+		{name: "--maxfail 2", maxFail: 2, flag: "--maxfail=2", failing: []int{1, 3, 5}, workers: 1, wantFails: 2,
+			wantReason: "not run: stopped after 2 failures (--maxfail=2)"},
+		{name: "--maxfail 2 on two workers", maxFail: 2, flag: "--maxfail=2", failing: []int{1, 3, 5}, workers: 2, wantFails: 2,
+			wantReason: "not run: stopped after 2 failures (--maxfail=2)"},
+		{name: "maxfail from ini addopts", iniMax: 1, failing: []int{2}, workers: 2, wantFails: 1,
+			wantReason: "not run: stopped after the first failure (-x)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { run_(t, tc) })
 	}
+}
+
+func hasNotRun(s *sink) bool {
+	for _, ev := range s.all() {
+		if ev.Kind == result.TestFinished && ev.Test.Outcome == result.NotRun {
+			return true
+		}
+	}
+	return false
 }
 
 func hasFailure(s *sink) int {
@@ -807,12 +840,11 @@ func TestInterrupt(t *testing.T) {
 		if !res.Interrupted || res.InterruptReason != "KeyboardInterrupt" {
 			t.Errorf("interrupted %v %q", res.Interrupted, res.InterruptReason)
 		}
-		// At most the running test and the one each worker had already
-		// popped from its queue when the stop came (herd_worker.py runs
-		// it) have an outcome; the rest is not run.
+		// Only the two tests running at the interrupt have an outcome:
+		// no test starts after it.
 		sum := res.Summary()
-		if sum[result.NotRun] < len(suite)-4 || sum[tc.wantRunning] < 2 {
-			t.Errorf("summary %v", sum)
+		if sum[result.NotRun] != len(suite)-2 || sum[tc.wantRunning] != 2 {
+			t.Errorf("summary %v, want 2 %s and the rest not run", sum, tc.wantRunning)
 		}
 		for _, tr := range res.Tests {
 			if f.startCount(tr.NodeID) == 1 {
@@ -821,8 +853,8 @@ func TestInterrupt(t *testing.T) {
 				}
 				continue
 			}
-			if tr.Outcome != result.NotRun || tr.Reason != "not run: interrupted" {
-				t.Errorf("%s: %s %q, want not run: interrupted", tr.NodeID, tr.Outcome, tr.Reason)
+			if tr.Outcome != result.NotRun || tr.Reason != "not run: interrupted (Ctrl-C)" {
+				t.Errorf("%s: %s %q, want not run: interrupted (Ctrl-C)", tr.NodeID, tr.Outcome, tr.Reason)
 			}
 		}
 	}
@@ -841,7 +873,7 @@ func TestInterrupt(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 				c.advance(run.InterruptGrace + time.Second)
 			},
-			wantRunning: result.NotRun, wantReason: "not run: interrupted while running",
+			wantRunning: result.Interrupted, wantReason: "still running 2s after Ctrl-C, killed",
 		},
 		{
 			name: "a second interrupt kills at once",
@@ -849,7 +881,7 @@ func TestInterrupt(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 				interrupts <- struct{}{}
 			},
-			wantRunning: result.NotRun, wantReason: "not run: interrupted while running",
+			wantRunning: result.Interrupted, wantReason: "killed at the second Ctrl-C",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) { run_(t, tc) })
@@ -1405,5 +1437,141 @@ func TestStartupDeathsThenCollection(t *testing.T) {
 	}
 	if sum := res.Summary(); sum[result.Passed] != len(suite)-1 {
 		t.Errorf("summary %v: after the crash, the worker that had collected must be replaced", sum)
+	}
+}
+
+// The tail of the run: tests handed to a worker that then runs a long test
+// move to the worker that went idle (revoke), instead of waiting behind it.
+// Each still runs exactly once.
+func TestTailMovesToIdleWorker(t *testing.T) {
+	t.Parallel()
+	for _, revoke := range []bool{true, false} {
+		t.Run(fmt.Sprintf("revoke=%v", revoke), func(t *testing.T) {
+			t.Parallel()
+			suite := suiteOf(6)
+			gate := make(chan struct{})
+			long := suite[0].ID
+			// Each test takes a moment, so the worker that pops the long
+			// test still gets the next one with its request for more.
+			f := &fakeStarter{t: t, suite: suite, behave: map[string]behave{long: {gate: gate}}, revoke: revoke,
+				testTime: 20 * time.Millisecond}
+			s := &sink{}
+			go func() {
+				// Hold the long test until the others are done, or 2 s.
+				for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if s.count(result.TestFinished) >= len(suite)-1 {
+						break
+					}
+				}
+				close(gate)
+			}()
+			res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRun(t, f, s, res, false)
+			// Did every short test finish while the long one ran?
+			var longWorker string
+			shortBefore := 0
+			for _, ev := range s.all() {
+				if ev.Kind != result.TestFinished {
+					continue
+				}
+				if ev.NodeID == long {
+					longWorker = ev.Worker
+					break
+				}
+				shortBefore++
+			}
+			if revoke {
+				if shortBefore != len(suite)-1 {
+					t.Errorf("%d of %d short tests ran while the long one held %s; the others waited behind it", shortBefore, len(suite)-1, longWorker)
+				}
+				revoked := 0
+				for _, p := range f.allProcs() {
+					for _, c := range p.commands() {
+						if c.Type == protocol.CmdRevoke {
+							revoked++
+							if c.Gen == 0 || len(c.IDs) == 0 {
+								t.Errorf("revoke without generation or tests: %+v", c)
+							}
+						}
+					}
+				}
+				if revoked == 0 {
+					t.Errorf("nothing was taken back")
+				}
+			} else if shortBefore == len(suite)-1 {
+				// Without a way to take tests back the test must show the
+				// wait it is there to catch, or it proves nothing.
+				t.Errorf("with no take-back, every short test still ran before the long one: the case does not exercise the tail")
+			}
+		})
+	}
+}
+
+// Under --continue-on-collection-errors, pytest counts a file that failed
+// to collect towards --maxfail: with -x no test runs.
+func TestMaxFailCountsCollectionErrors(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(3)
+	errs := []protocol.CollectionError{{Path: "broken.py", Message: "ImportError"}}
+	for _, tc := range []struct {
+		maxFail int
+		stop    bool
+	}{{1, true}, {2, false}} {
+		f := &fakeStarter{t: t, suite: suite, maxfail: tc.maxFail, script: func(int, int) script { return script{errors: errs} }}
+		s := &sink{}
+		res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s, MaxFail: tc.maxFail, ContinueOnCollectionErrors: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRun(t, f, s, res, false)
+		sum := res.Summary()
+		if tc.stop {
+			if !res.MaxfailReached || res.InterruptReason != "stopping after 1 failures" || sum[result.NotRun] != len(suite) {
+				t.Errorf("maxfail %d: reached %v %q, summary %v; want the run stopped before any test", tc.maxFail, res.MaxfailReached, res.InterruptReason, sum)
+			}
+		} else if res.MaxfailReached || sum[result.Passed] != len(suite) {
+			t.Errorf("maxfail %d: reached %v, summary %v; want every test run", tc.maxFail, res.MaxfailReached, sum)
+		}
+	}
+}
+
+// A Ctrl-C after -x stopped the run ends it as interrupted (exit 2), as
+// pytest's KeyboardInterrupt does, and kills what still runs.
+func TestInterruptAfterMaxFail(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(10, 10)
+	gate, failNow := make(chan struct{}), make(chan struct{})
+	b := map[string]behave{
+		// The failure comes once the test that never ends runs.
+		suite[0].ID: {gate: failNow, reports: []protocol.Report{{When: "setup", Outcome: "passed"},
+			{When: "call", Outcome: "failed", Category: "failed", Longrepr: "E assert 0"}, {When: "teardown", Outcome: "passed"}}},
+		suite[10].ID: {gate: gate},
+	}
+	f := &fakeStarter{t: t, suite: suite, behave: b, maxfail: 1}
+	s := &sink{}
+	interrupts := make(chan struct{}, 2)
+	go func() {
+		waitFor(t, "the held test to start", func() bool { return f.startCount(suite[10].ID) > 0 })
+		close(failNow)
+		waitFor(t, "the run to stop", func() bool { return hasFailure(s) > 0 && hasNotRun(s) })
+		interrupts <- struct{}{}
+		interrupts <- struct{}{}
+	}()
+	res, err := execute(t, run.Config{Workers: 2, Starter: f, Sink: s, MaxFail: 1, Interrupts: interrupts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRun(t, f, s, res, false)
+	if !res.Interrupted || res.MaxfailReached || res.InterruptReason != "KeyboardInterrupt" {
+		t.Errorf("interrupted %v, maxfail %v, reason %q; want a KeyboardInterrupt run", res.Interrupted, res.MaxfailReached, res.InterruptReason)
+	}
+	if got := testByID(t, res, suite[10].ID); got.Outcome != result.Interrupted && got.Outcome != result.NotRun {
+		t.Errorf("%s: %s, want interrupted (or not run, had it not started)", got.NodeID, got.Outcome)
+	}
+	if n := res.Summary()[result.Failed]; n != 1 {
+		t.Errorf("%d failed, want 1", n)
 	}
 }

@@ -6,6 +6,7 @@ package worker
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -111,6 +112,10 @@ type Proc struct {
 	killStage string
 	exited    chan struct{}
 	killOnce  sync.Once
+
+	// boardMu guards board, which is nil once the process ended.
+	boardMu sync.Mutex
+	board   *os.File
 }
 
 // Starter starts worker processes. The dispatcher is given one, so tests can
@@ -243,6 +248,7 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		sendQ:  make(chan []byte, 1024),
 		stderr: newTail(stderrTailSize),
 		exited: make(chan struct{}),
+		board:  board,
 	}
 	emit := func(ev Event) {
 		ev.Slot, ev.Gen = slot, gen
@@ -382,6 +388,9 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		if n, _ := board.ReadAt(buf, 0); n == len(buf) {
 			ex.Board = protocol.ParseBoard(buf)
 		}
+		p.boardMu.Lock()
+		p.board = nil
+		p.boardMu.Unlock()
 		board.Close()
 		if werr != nil {
 			ex.Err = werr
@@ -426,6 +435,57 @@ func (p *Proc) Send(c protocol.Command) {
 
 // PID implements Handle.
 func (p *Proc) PID() int { return p.cmd.Process.Pid }
+
+// Revoke takes back tests the worker holds and has not started (c is a
+// protocol.CmdRevoke naming them), as the protocol describes: under the
+// phase board's lock, only if the test the worker claimed last is its
+// starts-th (so it is not starting one now that the controller has not
+// heard of), it queues c and writes c's generation on the board. It never
+// waits: false means the lock was held, the worker claimed more, or the
+// command could not be queued, and nothing was taken back.
+func (p *Proc) Revoke(starts uint32, c protocol.Command) bool {
+	p.boardMu.Lock()
+	defer p.boardMu.Unlock()
+	if p.board == nil || starts == 0 {
+		return false
+	}
+	fd := p.board.Fd()
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK}
+	if syscall.FcntlFlock(fd, syscall.F_SETLK, &lk) != nil {
+		return false
+	}
+	defer func() {
+		lk.Type = syscall.F_UNLCK
+		syscall.FcntlFlock(fd, syscall.F_SETLK, &lk)
+	}()
+	var w [8]byte
+	if n, _ := p.board.ReadAt(w[:], protocol.BoardGenOffset); n != len(w) {
+		return false
+	}
+	if binary.LittleEndian.Uint32(w[4:]) != starts {
+		return false
+	}
+	old := binary.LittleEndian.Uint32(w[:4])
+	c.Gen = old + 1
+	if c.Gen == 0 {
+		c.Gen = 1
+	}
+	// The generation first, then the command: while the lock is held the
+	// worker reads neither, and a command that cannot be queued puts the
+	// old generation back.
+	binary.LittleEndian.PutUint32(w[:4], c.Gen)
+	if _, err := p.board.WriteAt(w[:4], protocol.BoardGenOffset); err != nil {
+		return false
+	}
+	select {
+	case p.sendQ <- protocol.Encode(c):
+		return true
+	default:
+		binary.LittleEndian.PutUint32(w[:4], old)
+		p.board.WriteAt(w[:4], protocol.BoardGenOffset)
+		return false
+	}
+}
 
 // Kill implements Handle: with stacks it first sends SIGUSR1 so faulthandler
 // dumps every thread's stack to stderr, then SIGTERM to the process group,
