@@ -447,15 +447,16 @@ func TestOutputHerdKills(t *testing.T) {
 		if !strings.Contains(py.Stdout, "KeyboardInterrupt") {
 			t.Errorf("pytest did not see the Ctrl-C:\n%s", tail(py.Stdout))
 		}
-		extras := cutTerminal(t, hd.Stdout).between
-		sort.Strings(extras)
-		re := regexp.MustCompile(`^\[gw\d\] slow/test_slow[01]\.py::test_slow stopped: interrupted \(worker killed by SIG(TERM|KILL)\)$`)
-		if len(extras) != 2 {
-			t.Fatalf("lines among the progress letters: %q, want one per killed worker\n%s", extras, tail(hd.Stdout))
+		// A worker herd killed after Ctrl-C did not die: no death line
+		// among the progress letters; its test is interrupted, and says so.
+		for _, l := range cutTerminal(t, hd.Stdout).between {
+			if strings.Contains(l, "worker died") || strings.Contains(l, "killed by") {
+				t.Errorf("a kill after Ctrl-C printed as a death: %q\n%s", l, tail(hd.Stdout))
+			}
 		}
-		for _, l := range extras {
-			if !re.MatchString(l) {
-				t.Errorf("line %q does not match %s", l, re)
+		for _, id := range []string{"slow/test_slow0.py::test_slow", "slow/test_slow1.py::test_slow"} {
+			if !strings.Contains(hd.Stdout, "INTERRUPTED "+id+" - still running") {
+				t.Errorf("%s is not reported interrupted:\n%s", id, tail(hd.Stdout))
 			}
 		}
 	})
