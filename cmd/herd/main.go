@@ -335,7 +335,11 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				durs[t.NodeID] = t.Duration
 			}
 		}
-		if err := history.SaveDurations(res.Info.CacheDir, durs); err != nil {
+		if p := filepath.Join(res.Info.CacheDir, history.DurationsPath); sh.weighedBy(p) {
+			// A shard run never changes the file its partition was
+			// weighed by: the next shard must split the same way.
+			fmt.Fprintf(stderr, "herd: durations not recorded: --shard weighed the tests by %s, which a shard run does not change\n", p)
+		} else if err := history.SaveDurations(res.Info.CacheDir, durs); err != nil {
 			fmt.Fprintf(stderr, "herd: could not record durations: %v\n", err)
 		}
 		var failed, passed []string
