@@ -420,3 +420,208 @@ func reportIDs(path string) ([]string, error) {
 	}
 	return ids, nil
 }
+
+// sequentialShards runs `herd --shard K/n` for K = 1..n one after another
+// in one checkout, dir, as a CI runner that keeps its workspace does: each
+// shard finds the cache the previous one left. It checks that every test
+// of the selection (pytest's outcomes on the same suite) ran in exactly one
+// shard, with pytest's outcome, and that the n headers show one partition.
+// It returns the shards.
+func sequentialShards(t *testing.T, dir string, n int, pytest map[string]string, args ...string) []shardRun {
+	t.Helper()
+	out := t.TempDir()
+	var shards []shardRun
+	in := map[string][]int{}
+	union := map[string]string{}
+	fingerprints := map[string][]int{}
+	for k := 1; k <= n; k++ {
+		path := filepath.Join(out, fmt.Sprintf("shard%d.json", k))
+		full := append([]string{"--python", python, "-n", "1", "--report-json", path, "--shard", fmt.Sprintf("%d/%d", k, n)}, args...)
+		res := run(t, dir, baseEnv(), herdBin, full...)
+		t.Logf("herd %s: exit %d", strings.Join(full[2:], " "), res.Code)
+		s := shardRun{res: res, path: path}
+		m := shardLineRE.FindStringSubmatch(res.Stdout)
+		if m == nil {
+			t.Fatalf("shard %d/%d: no shard line in the header (exit %d):\n%s\nstderr:\n%s", k, n, res.Code, tail(res.Stdout), tail(res.Stderr))
+		}
+		s.kept, _ = strconv.Atoi(m[3])
+		s.total, _ = strconv.Atoi(m[4])
+		s.durations, s.fingerprint = m[5], m[6]
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("shard %d/%d wrote no report: %v", k, n, err)
+		}
+		if err := json.Unmarshal(data, &s.report); err != nil {
+			t.Fatal(err)
+		}
+		s.report.Present = true
+		checkReport(t, s.report, s.kept)
+		fingerprints[s.fingerprint] = append(fingerprints[s.fingerprint], k)
+		for _, tc := range s.report.Tests {
+			union[tc.NodeID] = tc.Outcome
+			if tc.Worker == "" && tc.Outcome == "skipped" && !strings.Contains(tc.NodeID, "::") {
+				continue // a module skipped at collection: every shard reports it
+			}
+			in[tc.NodeID] = append(in[tc.NodeID], k)
+		}
+		shards = append(shards, s)
+	}
+	if len(fingerprints) != 1 {
+		t.Errorf("the %d shards, run one after another in one checkout, computed different partitions (fingerprint: shards) %v", n, fingerprints)
+	}
+	var bad []string
+	for id := range pytest {
+		if !strings.Contains(id, "::") {
+			continue
+		}
+		if len(in[id]) != 1 {
+			bad = append(bad, fmt.Sprintf("%s ran in shards %v", id, in[id]))
+		}
+	}
+	for id := range in {
+		if _, ok := pytest[id]; !ok {
+			bad = append(bad, id+" ran in a shard, but pytest did not select it")
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		t.Errorf("%d tests did not run exactly once across the shards:\n  %s", len(bad), strings.Join(limit(bad, 20), "\n  "))
+	}
+	diffOutcomes(t, union, pytest)
+	return shards
+}
+
+// fileSum is a file's content, "" when it does not exist.
+func fileSum(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestShardSequentialOneCheckout: three `herd --shard K/3` runs one after
+// another in one checkout ran some tests twice and others never, because
+// each shard recorded durations that changed the next shard's partition.
+// Now the partition depends only on the selection and a durations file no
+// shard run writes: none, a committed .test_durations, or --durations-file
+// written by `herd durations merge`. Each way, after an unsharded run has
+// recorded durations in the checkout, every test runs exactly once across
+// the three shards, with plain pytest's outcome, and the three headers show
+// the same partition.
+func TestShardSequentialOneCheckout(t *testing.T) {
+	needHerd(t)
+	t.Parallel()
+	pytest, _ := runPytest(t, copySuite(t, "semantics"))
+	if len(pytest) < 30 {
+		t.Fatalf("plain pytest reported %d tests of the semantics suite", len(pytest))
+	}
+	var ids []string
+	for id := range pytest {
+		if strings.Contains(id, "::") {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	cacheDurations := func(dir string) string {
+		return filepath.Join(dir, ".pytest_cache", "v", "herd", "durations")
+	}
+	// A checkout that ran herd before: its cache holds every test's
+	// duration, which the shards must not split by.
+	ranBefore := func() string {
+		dir := copySuite(t, "semantics")
+		res := run(t, dir, baseEnv(), herdBin, "--python", python, "-n", "1")
+		if res.Code != 1 || fileSum(t, cacheDurations(dir)) == "" {
+			t.Fatalf("unsharded run: exit %d, durations recorded: %q", res.Code, fileSum(t, cacheDurations(dir)))
+		}
+		return dir
+	}
+
+	t.Run("no durations file", func(t *testing.T) {
+		dir := ranBefore()
+		before := fileSum(t, cacheDurations(dir))
+		shards := sequentialShards(t, dir, 3, pytest)
+		for _, s := range shards {
+			if !strings.Contains(s.durations, "no durations file") {
+				t.Errorf("shard header %q: want \"no durations file\" (the recorded durations are not used)", s.durations)
+			}
+		}
+		// The shards still record durations, for local scheduling and for
+		// `herd durations merge`.
+		if after := fileSum(t, cacheDurations(dir)); after == before {
+			t.Errorf("the shard runs recorded no durations in %s", cacheDurations(dir))
+		}
+	})
+
+	t.Run("committed .test_durations", func(t *testing.T) {
+		dir := ranBefore()
+		// Durations unlike the recorded ones: one test very long.
+		durs := map[string]float64{}
+		for i, id := range ids {
+			durs[id] = 0.01 * float64(1+i%5)
+		}
+		durs[ids[len(ids)/2]] = 50
+		data, _ := json.Marshal(durs)
+		committed := filepath.Join(dir, ".test_durations")
+		if err := os.WriteFile(committed, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		shards := sequentialShards(t, dir, 3, pytest)
+		for _, s := range shards {
+			if !strings.Contains(s.durations, "durations known, from .test_durations") {
+				t.Errorf("shard header %q does not name .test_durations", s.durations)
+			}
+		}
+		if fileSum(t, committed) != string(data) {
+			t.Errorf("a shard run changed .test_durations")
+		}
+	})
+
+	t.Run("--durations-file from herd durations merge", func(t *testing.T) {
+		dir := ranBefore()
+		// Last CI run's shards uploaded their recorded durations; a final
+		// job merged them.
+		other := filepath.Join(t.TempDir(), "other.json")
+		os.WriteFile(other, []byte(fmt.Sprintf(`{%q: 40, %q: 0.5}`, ids[0], ids[1])), 0o644)
+		merged := filepath.Join(dir, "ci", "durations.json")
+		res := run(t, dir, baseEnv(), herdBin, "durations", "merge", cacheDurations(dir), other, "-o", merged)
+		if res.Code != 0 {
+			t.Fatalf("herd durations merge: exit %d: %s", res.Code, res.Stderr)
+		}
+		// A committed .test_durations too: --durations-file wins.
+		os.WriteFile(filepath.Join(dir, ".test_durations"), []byte(fmt.Sprintf(`{%q: 99}`, ids[2])), 0o644)
+		want := fileSum(t, merged)
+		shards := sequentialShards(t, dir, 3, pytest, "--durations-file", "ci/durations.json")
+		for _, s := range shards {
+			if !strings.Contains(s.durations, "durations known, from ci/durations.json") {
+				t.Errorf("shard header %q does not name ci/durations.json", s.durations)
+			}
+		}
+		if fileSum(t, merged) != want {
+			t.Errorf("a shard run changed the --durations-file")
+		}
+	})
+
+	t.Run("--durations-file is the recorded durations", func(t *testing.T) {
+		// Pointed at the cache's own file, the shards must not rewrite it.
+		dir := ranBefore()
+		want := fileSum(t, cacheDurations(dir))
+		shards := sequentialShards(t, dir, 3, pytest, "--durations-file", ".pytest_cache/v/herd/durations")
+		if fileSum(t, cacheDurations(dir)) != want {
+			t.Errorf("a shard run rewrote %s, the file its partition was weighed by", cacheDurations(dir))
+		}
+		if !strings.Contains(shards[0].res.Stderr, "durations not recorded") {
+			t.Errorf("the shard does not say why it recorded no durations; stderr:\n%s", shards[0].res.Stderr)
+		}
+	})
+
+	t.Run("missing --durations-file", func(t *testing.T) {
+		dir := copySuite(t, "semantics")
+		res := run(t, dir, baseEnv(), herdBin, "--python", python, "-n", "1", "--shard", "1/3", "--durations-file", "nope.json")
+		lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
+		if res.Code != 4 || len(lines) != 1 || !strings.Contains(lines[0], "nope.json") {
+			t.Errorf("a missing --durations-file: exit %d, stderr %q; want exit 4 and one line naming it", res.Code, res.Stderr)
+		}
+	})
+}

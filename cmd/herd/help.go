@@ -24,8 +24,9 @@ herd options:
   --retries N           run a failed test (crashed and timed out included)
                         up to N more times; one that then passes is flaky
                         (also per test: @pytest.mark.flaky(reruns=N))
-  --seed N              the seed every worker gives pytest-randomly and
-                        hypothesis (default: drawn at random, printed)
+  --seed N              give pytest-randomly and hypothesis the seed N in
+                        every worker, unless their own seed option is given
+                        (default: herd seeds neither, as pytest)
   --flaky-fails         count flaky tests as failed
   --no-diagnose         do not rerun a crashed test alone to diagnose it
   --collect-each        every worker collects the whole suite (default: each
@@ -35,6 +36,9 @@ herd options:
   --shard K/N           run only the K-th of N duration-balanced parts of the
                         selected tests (1 <= K <= N), one part per machine;
                         the others count as deselected; an empty part exits 0
+  --durations-file PATH with --shard: weigh the tests by this durations file
+                        (from herd durations merge); default .test_durations
+                        in the rootdir, else every test weighs the same
   --queue URL           run as one of several machines sharing a work queue
                         in Redis: redis://[user:password@]host:port/db, or
                         rediss://... for TLS (or $HERD_QUEUE with --run-id);

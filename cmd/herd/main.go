@@ -217,12 +217,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		workers = usableCPUs()
 	}
 	uid := randomHex(16)
-	seed := cfg.Seed
-	if !cfg.SeedSet {
-		var b [4]byte
-		rand.Read(b[:])
-		seed = binary.BigEndian.Uint32(b[:])
-	}
+	seeds := seedEnv(cfg)
 	env := os.Environ()
 	if cfg.Timeout > 0 {
 		// pytest-timeout in the workers takes herd's --timeout as its
@@ -238,14 +233,13 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			Dir:    cwd,
 		},
 		SlotEnv: func(slot int) []string {
-			return []string{
+			return append([]string{
 				fmt.Sprintf("PYTEST_XDIST_WORKER=gw%d", slot),
 				fmt.Sprintf("PYTEST_XDIST_WORKER_COUNT=%d", workers),
 				"PYTEST_XDIST_TESTRUNUID=" + uid,
-				fmt.Sprintf("HERD_SEED=%d", seed),
 				splitEnv(workers, cfg),
 				fmt.Sprintf("%s=%d", protocol.EnvMaxFail, cfg.MaxFail),
-			}
+			}, seeds...)
 		},
 	}
 	// --queue: this machine is one consumer of a run shared through Redis.
@@ -349,7 +343,11 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				durs[t.NodeID] = t.Duration
 			}
 		}
-		if err := history.SaveDurations(res.Info.CacheDir, durs); err != nil {
+		if p := filepath.Join(res.Info.CacheDir, history.DurationsPath); sh.weighedBy(p) {
+			// A shard run never changes the file its partition was
+			// weighed by: the next shard must split the same way.
+			fmt.Fprintf(stderr, "herd: durations not recorded: --shard weighed the tests by %s, which a shard run does not change\n", p)
+		} else if err := history.SaveDurations(res.Info.CacheDir, durs); err != nil {
 			fmt.Fprintf(stderr, "herd: could not record durations: %v\n", err)
 		}
 		var failed, passed []string
@@ -504,6 +502,25 @@ func randomHex(n int) string {
 		return fmt.Sprintf("%x", time.Now().UnixNano())
 	}
 	return hex.EncodeToString(b)
+}
+
+// seedEnv is the workers' environment about seeds. HERD_RUN_SEED is the
+// run's seed where an xdist controller would draw one and hand it to its
+// workers in workerinput (pytest-randomly's "randomly_seed"): one per run,
+// drawn at random, or --seed's. HERD_SEED holds a seed only with --seed
+// N, which asks herd to seed pytest-randomly and hypothesis; without it
+// their options are left as pytest leaves them (hypothesis then keeps its
+// example database, which a forced seed turns off).
+func seedEnv(cfg *config.Config) []string {
+	if cfg.SeedSet {
+		return []string{fmt.Sprintf("HERD_RUN_SEED=%d", cfg.Seed), fmt.Sprintf("HERD_SEED=%d", cfg.Seed)}
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		binary.BigEndian.PutUint32(b[:], uint32(time.Now().UnixNano()))
+	}
+	// An empty HERD_SEED hides one the environment may hold.
+	return []string{fmt.Sprintf("HERD_RUN_SEED=%d", binary.BigEndian.Uint32(b[:])), "HERD_SEED="}
 }
 
 // splitEnv is the worker environment variable that splits collection:

@@ -385,8 +385,8 @@ In CI, each shard (herd --shard K/N) uploads its
 .pytest_cache/v/herd/durations as an artifact; a final job merges them,
   herd durations merge shard-*/durations -o .test_durations
 and commits .test_durations (herd --shard weighs tests by it on every
-machine alike), or caches the merged file as .pytest_cache/v/herd/durations
-for the next run's shards.
+machine alike), or keeps the merged file for the next run's shards, which
+are given it with --durations-file PATH.
 
 options:
   -o, --output PATH   write the merged file to PATH instead of stdout

@@ -46,7 +46,7 @@ type Config struct {
 	// FlakyFails is --flaky-fails: flaky tests fail the run.
 	FlakyFails bool
 	// Seed is --seed N: the seed every worker gives pytest-randomly and
-	// hypothesis; 0 with SeedSet false means draw one.
+	// hypothesis. Without it (SeedSet false) herd seeds neither.
 	Seed    uint32
 	SeedSet bool
 	// NoDiagnose is --no-diagnose: do not rerun crashed tests alone.
@@ -59,6 +59,10 @@ type Config struct {
 	// ShardIndex and ShardCount are --shard K/N: run only the K-th (1-based)
 	// of N duration-balanced parts of the selected tests; 0 without it.
 	ShardIndex, ShardCount int
+	// DurationsFile is --durations-file PATH: the durations file --shard
+	// weighs the tests by (written by herd durations merge); empty
+	// without it.
+	DurationsFile string
 	// Queue is --queue URL (or $HERD_QUEUE): the Redis of a work queue
 	// shared by several machines; empty without it. RunID is --run-id,
 	// which names the run in it; QueueLease is --queue-lease, how long a
@@ -228,6 +232,15 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 				return nil, usage("herd: --shard expects K/N with 1 <= K <= N (such as 2/4), got %q", v)
 			}
 			c.ShardIndex, c.ShardCount = k, n
+		case "--durations-file":
+			v, err := value(name)
+			if err != nil {
+				return nil, err
+			}
+			if v == "" {
+				return nil, usage("herd: --durations-file expects a path")
+			}
+			c.DurationsFile = v
 		case "--exitfirst":
 			c.MaxFail, c.MaxFailFlag = 1, "--exitfirst"
 		case "--maxfail":
@@ -336,6 +349,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if err := c.checkQueue(getenv); err != nil {
 		return nil, err
+	}
+	if c.DurationsFile != "" && c.ShardCount == 0 {
+		return nil, usage("herd: --durations-file goes with --shard K/N: it is the file the parts are weighed by")
 	}
 	return c, nil
 }

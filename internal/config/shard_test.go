@@ -38,3 +38,37 @@ func TestParseShard(t *testing.T) {
 		t.Errorf("--shard without a value: err %v", err)
 	}
 }
+
+func TestParseDurationsFile(t *testing.T) {
+	for _, tc := range []struct {
+		argv    []string
+		file    string
+		wantErr string
+	}{
+		{[]string{"--shard", "1/2", "--durations-file", "ci/durations.json"}, "ci/durations.json", ""},
+		{[]string{"--durations-file=d.json", "--shard=2/2", "-k", "x"}, "d.json", ""},
+		{[]string{"--shard", "1/2"}, "", ""},
+		{[]string{"--durations-file", "d.json"}, "", "--durations-file goes with --shard"},
+		{[]string{"--shard", "1/2", "--durations-file="}, "", "--durations-file expects a path"},
+		{[]string{"--shard", "1/2", "--durations-file"}, "", "--durations-file expects a value"},
+	} {
+		c, err := config.Parse(tc.argv, nil)
+		if tc.wantErr != "" {
+			if !errors.Is(err, config.ErrUsage) || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%q: err %v, want a one-line usage error saying %q", tc.argv, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.argv, err)
+		}
+		if c.DurationsFile != tc.file {
+			t.Errorf("%q: durations file %q, want %q", tc.argv, c.DurationsFile, tc.file)
+		}
+		for _, a := range c.PytestArgs {
+			if strings.HasPrefix(a, "--durations-file") {
+				t.Errorf("%q: --durations-file went to pytest: %q", tc.argv, c.PytestArgs)
+			}
+		}
+	}
+}

@@ -747,7 +747,7 @@ class WorkerPlugin:
             "testrunuid": os.environ.get("PYTEST_XDIST_TESTRUNUID", ""),
             "mainargv": list(sys.argv),
         }
-        self.seed_note = _share_seed(config)
+        self.seed_note = _share_seed(config, workerinput)
         # herd --timeout N stands for pytest-timeout's --timeout N: the
         # plugin reads it as it would (its header says "timeout: N s"),
         # and herd, not the plugin, enforces it.
@@ -1335,21 +1335,38 @@ class WorkerPlugin:
             self.ch.phase(None, "teardown")
 
 
-def _share_seed(config):
-    """Give every worker the run's seed (HERD_SEED) where a plugin would draw
-    one of its own: pytest-randomly and hypothesis. Under xdist each worker
-    draws its own unless told; under herd one seed serves the whole run and
-    is printed, so the run can be reproduced with herd --seed N."""
+def _share_seed(config, workerinput):
+    """Seed pytest-randomly and hypothesis as pytest and xdist would, unless
+    the user asked herd for a seed (herd --seed N, in HERD_SEED).
+
+    Without --seed their options stay as given. pytest-randomly under xdist
+    takes the seed its controller drew from workerinput["randomly_seed"]
+    (its pytest_configure_node hook puts it there); herd is the controller
+    here and puts the run's seed (HERD_RUN_SEED) there, so every worker
+    shares one seed, which pytest-randomly prints itself. Hypothesis gets no
+    seed: a forced seed would turn its example database off.
+
+    With --seed N each plugin whose own seed option was not given gets N,
+    and the returned header line says so."""
+    opt = config.option
     try:
         seed = int(os.environ.get("HERD_SEED", ""))
     except ValueError:
-        return None
+        seed = None
     used = []
-    opt = config.option
-    if getattr(opt, "randomly_seed", None) == "default":
-        opt.randomly_seed = seed
-        used.append("pytest-randomly")
-    if hasattr(opt, "hypothesis_seed") and getattr(opt, "hypothesis_seed", None) is None:
+    if hasattr(opt, "randomly_seed"):
+        if seed is not None and opt.randomly_seed == "default":
+            opt.randomly_seed = seed
+            used.append("pytest-randomly")
+        shared = opt.randomly_seed
+        if not isinstance(shared, int):
+            try:
+                shared = int(os.environ.get("HERD_RUN_SEED", ""))
+            except ValueError:
+                shared = None
+        if shared is not None:
+            workerinput["randomly_seed"] = shared
+    if seed is not None and hasattr(opt, "hypothesis_seed") and opt.hypothesis_seed is None:
         opt.hypothesis_seed = seed
         used.append("hypothesis")
     if not used:

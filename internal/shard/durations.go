@@ -84,11 +84,18 @@ func LoadPytestSplit(dir string) (map[string]time.Duration, error) {
 	if dir == "" {
 		return nil, nil
 	}
-	path := filepath.Join(dir, PytestSplitFile)
-	b, err := os.ReadFile(path)
+	d, err := LoadFile(filepath.Join(dir, PytestSplitFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
+	return d, err
+}
+
+// LoadFile reads the durations file at path (see ParseDurations); a
+// missing file is an error that matches os.ErrNotExist. Durations that are
+// not positive and finite are left out.
+func LoadFile(path string) (map[string]time.Duration, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

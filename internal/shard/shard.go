@@ -14,8 +14,8 @@
 //     module heavier than a part's fair share (total/N), whose tests are
 //     spread; with fewer modules each test is its own unit. A group whose
 //     members sit in several modules joins those modules into one unit.
-//   - Weights. A test weighs its recorded duration; a test with none weighs
-//     the median of the recorded durations of the tests being split (one
+//   - Weights. A test weighs its known duration; a test with none weighs
+//     the median of the known durations of the tests being split (one
 //     second when none is known). A unit weighs the sum of its tests.
 //   - Assignment. Longest processing time first: units sorted by weight,
 //     heaviest first, ties broken by an FNV-1a hash of the unit's key and

@@ -2,8 +2,11 @@ package shard
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -336,5 +339,32 @@ func TestDurationsFiles(t *testing.T) {
 		if _, err := ParseDurations([]byte(bad)); err == nil || !strings.Contains(err.Error(), "durations") {
 			t.Errorf("ParseDurations(%s) = %v, want an error", bad, err)
 		}
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "d.json")
+	os.WriteFile(good, []byte(`{"a.py::t1": 1.5, "a.py::t2": 0, "a.py::t3": -2, "a.py::t4": 0.25}`), 0o644)
+	d, err := LoadFile(good)
+	want := map[string]time.Duration{"a.py::t1": 1500 * time.Millisecond, "a.py::t4": 250 * time.Millisecond}
+	if err != nil || !reflect.DeepEqual(d, want) {
+		t.Errorf("LoadFile = %v, %v; want %v (durations that are not positive left out)", d, err, want)
+	}
+	if _, err := LoadFile(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing file: %v, want os.ErrNotExist", err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"a.py::t1": "slow"}`), 0o644)
+	if _, err := LoadFile(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("a bad file: %v, want an error naming it", err)
+	}
+	// .test_durations: none is no error, and nil.
+	if d, err := LoadPytestSplit(dir); d != nil || err != nil {
+		t.Errorf("LoadPytestSplit without .test_durations = %v, %v; want nil, nil", d, err)
+	}
+	os.WriteFile(filepath.Join(dir, PytestSplitFile), []byte(`[["a.py::t1", 2]]`), 0o644)
+	if d, err := LoadPytestSplit(dir); err != nil || d["a.py::t1"] != 2*time.Second {
+		t.Errorf("LoadPytestSplit = %v, %v; want a.py::t1 2s", d, err)
 	}
 }
