@@ -110,6 +110,8 @@ func ChildrenOf(ppid int) []int {
 // Proc is a child process of herd's.
 type Proc struct {
 	PID, PGID int
+	// PPID is its parent's pid (set by Descendants).
+	PPID int
 	// Cmd is its command line, or its name when that is empty.
 	Cmd string
 }
@@ -183,4 +185,90 @@ func cmdline(pid int) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// Descendants lists the living descendants of pid, each parent before its
+// children, as found through /proc: children that left pid's process group
+// or session are included, orphans already reparented elsewhere are not.
+func Descendants(pid int) []Proc {
+	var out []Proc
+	seen := map[int]bool{pid: true}
+	queue := []int{pid}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		for _, c := range taskChildren(parent) {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			st, ok := readStat(c)
+			if !ok || st.state == "Z" || st.ppid != parent {
+				continue
+			}
+			out = append(out, Proc{PID: c, PPID: parent, PGID: st.pgid, Cmd: cmdline(c)})
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// ParentOf returns the parent pid of pid, or 0 when pid is gone or a zombie.
+func ParentOf(pid int) int {
+	st, ok := readStat(pid)
+	if !ok || st.state == "Z" {
+		return 0
+	}
+	return st.ppid
+}
+
+// Catches reports whether process pid has a handler installed for sig, from
+// the SigCgt mask of /proc/PID/status. A process that does not catch sig
+// either ignores it or dies of it.
+func Catches(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		mask, ok := strings.CutPrefix(line, "SigCgt:")
+		if !ok {
+			continue
+		}
+		m, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+		if err != nil || sig < 1 || sig > 64 {
+			return false
+		}
+		return m&(1<<(uint(sig)-1)) != 0
+	}
+	return false
+}
+
+// stat is what Descendants needs of /proc/PID/stat.
+type stat struct {
+	state      string
+	ppid, pgid int
+}
+
+func readStat(pid int) (stat, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, false
+	}
+	s := string(b)
+	k := strings.LastIndexByte(s, ')')
+	if k < 0 {
+		return stat{}, false
+	}
+	// Fields after the name: state, ppid, pgrp, ...
+	f := strings.Fields(s[k+1:])
+	if len(f) < 3 {
+		return stat{}, false
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	pgid, err2 := strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil {
+		return stat{}, false
+	}
+	return stat{state: f[0], ppid: ppid, pgid: pgid}, true
 }

@@ -1749,8 +1749,12 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
 		t.res.Outcome = result.Timeout
 		to := d.timeoutOf(t)
 		t.res.Message = fmt.Sprintf("timeout after %s", fmtSeconds(to))
-		t.res.Longrepr = fmt.Sprintf("Timeout: %s ran longer than %s; herd dumped every thread's stack (below) and killed worker %s (%s)",
-			t.info.ID, fmtSeconds(to), s.name, ex.KillStage)
+		stacks := "every thread's stack (below)"
+		if ex.ChildStacks > 0 {
+			stacks = fmt.Sprintf("every thread's stack, then those of %d child processes (below)", ex.ChildStacks)
+		}
+		t.res.Longrepr = fmt.Sprintf("Timeout: %s ran longer than %s; herd dumped %s and killed worker %s (%s)",
+			t.info.ID, fmtSeconds(to), stacks, s.name, ex.KillStage)
 	case d.interrupted > 0 && s.killed:
 		t.res.Outcome = result.Interrupted
 		if d.interrupted > 1 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herd-run/herd/internal/protocol"
+	"github.com/herd-run/herd/internal/reaper"
 )
 
 // HandshakeTimeout bounds the wait for a worker's hello. The hello is sent
@@ -36,6 +37,27 @@ const drainTimeout = 2 * time.Second
 const (
 	StackDelay = 500 * time.Millisecond
 	TermGrace  = 2 * time.Second
+)
+
+// Stack dumps of the worker's child processes. A forked child (a
+// multiprocessing pool's, under the fork start method) inherits the worker's
+// faulthandler, SIGUSR1 handler and stderr pipe, so herd asks each such
+// descendant in turn for its stacks before the kill.
+//
+// dumpQuiet is the silence on the stderr pipe, after a dump's first bytes,
+// that means the dump is over: faulthandler writes a dump in one burst of
+// small writes, and 100 ms covers a process descheduled mid-dump on a busy
+// machine. Each dump waits at most StackDelay. maxChildDumps and
+// childDumpBudget bound what a pool of hundreds of processes can add to the
+// kill: about 2 s for a handful of children, never more than 10 s.
+// dumpTailRoom is the room each dump adds to the stderr tail, so the
+// children's dumps never push the worker's own out of it: a few dozen
+// frames of a few threads take 2 to 8 KiB.
+const (
+	dumpQuiet       = 100 * time.Millisecond
+	maxChildDumps   = 32
+	childDumpBudget = 10 * time.Second
+	dumpTailRoom    = 16 << 10
 )
 
 // stderrTailSize is how much of a worker's stderr is kept for crash reports:
@@ -93,6 +115,10 @@ type Exit struct {
 	// KillStage is the last escalation stage herd used on this worker
 	// ("stacks", "SIGTERM", "SIGKILL"), or "".
 	KillStage string
+	// ChildStacks is the number of the worker's descendants herd asked for
+	// their stacks before the kill (their dumps follow the worker's in
+	// StderrTail, each under a header naming the process).
+	ChildStacks int
 	// Err is set when herd could not start or talk to the worker.
 	Err error
 	// Board is what the worker's phase board held at its end.
@@ -108,10 +134,11 @@ type Proc struct {
 	sendQ     chan []byte
 	stderr    *tail
 
-	mu        sync.Mutex
-	killStage string
-	exited    chan struct{}
-	killOnce  sync.Once
+	mu          sync.Mutex
+	killStage   string
+	childStacks int
+	exited      chan struct{}
+	killOnce    sync.Once
 
 	// boardMu guards board, which is nil once the process ended.
 	boardMu sync.Mutex
@@ -401,6 +428,7 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		}
 		p.mu.Lock()
 		ex.KillStage = p.killStage
+		ex.ChildStacks = p.childStacks
 		p.mu.Unlock()
 		emit(Event{Exit: ex})
 	}()
@@ -488,18 +516,17 @@ func (p *Proc) Revoke(starts uint32, c protocol.Command) bool {
 }
 
 // Kill implements Handle: with stacks it first sends SIGUSR1 so faulthandler
-// dumps every thread's stack to stderr, then SIGTERM to the process group,
-// then, after TermGrace, SIGKILL. The stage reached is recorded for the Exit.
+// dumps every thread's stack to stderr, to the worker and then to each of its
+// descendants that catches SIGUSR1 (see dumpStacks), then SIGTERM to the
+// process group, then, after TermGrace, SIGKILL. The stage reached is
+// recorded for the Exit.
 func (p *Proc) Kill(stacks bool) {
 	p.killOnce.Do(func() {
 		go func() {
 			if stacks {
 				p.setStage("stacks")
-				p.cmd.Process.Signal(syscall.SIGUSR1)
-				select {
-				case <-p.exited:
+				if !p.dumpStacks() {
 					return
-				case <-time.After(StackDelay):
 				}
 			}
 			p.setStage("SIGTERM")
@@ -513,6 +540,76 @@ func (p *Proc) Kill(stacks bool) {
 			p.signalGroup(syscall.SIGKILL)
 		}()
 	})
+}
+
+// dumpStacks has the worker, then each of its descendants that catches
+// SIGUSR1, write every thread's stack to the worker's stderr, one process at
+// a time so that no two dumps interleave; a header line in the stderr tail
+// names each process. A descendant that does not catch SIGUSR1 (a spawned
+// interpreter, a program that is not Python) would die of it: it is not
+// sent the signal, and its header says it has no stacks. It reports false
+// when the worker exited meanwhile.
+func (p *Proc) dumpStacks() bool {
+	pid := p.PID()
+	kids := reaper.Descendants(pid)
+	if len(kids) > maxChildDumps {
+		kids = kids[:maxChildDumps]
+	}
+	p.stderr.grow(dumpTailRoom * (len(kids) + 1))
+	if len(kids) > 0 {
+		fmt.Fprintf(p.stderr, "--- herd: stacks of worker process %d ---\n", pid)
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	if !p.awaitDump(StackDelay) {
+		return false
+	}
+	budget := time.Now().Add(childDumpBudget)
+	for _, k := range kids {
+		if time.Now().After(budget) {
+			fmt.Fprintf(p.stderr, "--- herd: no time left for the stacks of the other child processes ---\n")
+			break
+		}
+		// The snapshot may be stale: the process may have exited and its
+		// pid been reused, or exec'd another program.
+		if reaper.ParentOf(k.PID) != k.PPID {
+			continue
+		}
+		if !reaper.Catches(k.PID, syscall.SIGUSR1) {
+			fmt.Fprintf(p.stderr, "--- herd: process %d (child of %d) does not catch SIGUSR1: no stacks: %s ---\n", k.PID, k.PPID, k.Cmd)
+			continue
+		}
+		fmt.Fprintf(p.stderr, "--- herd: stacks of process %d (child of %d): %s ---\n", k.PID, k.PPID, k.Cmd)
+		syscall.Kill(k.PID, syscall.SIGUSR1)
+		p.mu.Lock()
+		p.childStacks++
+		p.mu.Unlock()
+		if !p.awaitDump(StackDelay) {
+			return false
+		}
+	}
+	return true
+}
+
+// awaitDump waits until a dump has come through the stderr pipe (bytes
+// arrived, then dumpQuiet of silence) or max passed. It reports false when
+// the worker exited meanwhile.
+func (p *Proc) awaitDump(max time.Duration) bool {
+	start := p.stderr.written()
+	deadline := time.After(max)
+	tick := time.NewTicker(dumpQuiet / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.exited:
+			return false
+		case <-deadline:
+			return true
+		case <-tick.C:
+			if n, last := p.stderr.written(), p.stderr.lastWrite(); n > start && time.Since(last) >= dumpQuiet {
+				return true
+			}
+		}
+	}
 }
 
 // KillNow sends SIGKILL to the process group at once (a second Ctrl-C).
@@ -565,13 +662,39 @@ type tail struct {
 	n   int
 	buf []byte
 	cut bool
+	// total counts every byte written, last is the time of the last write.
+	total int64
+	last  time.Time
 }
 
 func newTail(n int) *tail { return &tail{n: n} }
 
+// grow keeps n more bytes from now on.
+func (t *tail) grow(n int) {
+	t.mu.Lock()
+	t.n += n
+	t.mu.Unlock()
+}
+
+// written returns the number of bytes written so far.
+func (t *tail) written() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.total
+}
+
+// lastWrite returns the time of the last write.
+func (t *tail) lastWrite() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
+}
+
 func (t *tail) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.total += int64(len(b))
+	t.last = time.Now()
 	t.buf = append(t.buf, b...)
 	if len(t.buf) > 2*t.n {
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.n:]...)

@@ -529,8 +529,9 @@ func grandchild(t *testing.T, h *harness) int {
 }
 
 // A worker that ignores SIGTERM is killed by SIGKILL after the grace period;
-// its stack dump (SIGUSR1) reaches the stderr tail; the grandchild it started
-// dies with it.
+// its stack dump (SIGUSR1) reaches the stderr tail, followed by a header for
+// the grandchild it started, which is asked for its stacks too and dies with
+// it.
 func TestKillEscalation(t *testing.T) {
 	t.Parallel()
 	h := startHelper(t, "stubborn", nil)
@@ -559,8 +560,15 @@ func TestKillEscalation(t *testing.T) {
 	if !strings.Contains(ex.StderrTail, "in test_hang") {
 		t.Errorf("stack dump missing from stderr tail %q", ex.StderrTail)
 	}
-	if min := worker.StackDelay + worker.TermGrace; took < min || took > min+2*time.Second {
-		t.Errorf("escalation took %s, want about %s", took, min)
+	// The grandchild (a Go program: it catches SIGUSR1 and writes nothing)
+	// is asked for its stacks after the worker, under a header of its own.
+	head := fmt.Sprintf("--- herd: stacks of process %d (child of %d): ", gc, h.proc.PID())
+	if w, g := strings.Index(ex.StderrTail, "in test_hang"), strings.Index(ex.StderrTail, head); g < 0 || g < w {
+		t.Errorf("stderr tail has no header %q after the worker's stacks:\n%s", head, ex.StderrTail)
+	}
+	// Two dumps of at most StackDelay each, then TermGrace before SIGKILL.
+	if min, max := worker.TermGrace, 2*worker.StackDelay+worker.TermGrace+2*time.Second; took < min || took > max {
+		t.Errorf("escalation took %s, want between %s and %s", took, min, max)
 	}
 	waitGone(t, gc)
 }
