@@ -308,7 +308,8 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			}
 			return out
 		},
-		Interrupts: interrupts,
+		Interrupts:      interrupts,
+		ShutdownTimeout: cfg.ShutdownTimeout,
 		Info: result.Info{
 			Version:    version,
 			PythonPath: py.Path,

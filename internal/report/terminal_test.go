@@ -190,6 +190,7 @@ func TestTerminalGolden(t *testing.T) {
 		{"collection_error", collectionErrorRun(), DefaultTerminalOptions()},
 		{"maxfail", maxfail(), DefaultTerminalOptions()},
 		{"keyboard_interrupt", interrupted(), DefaultTerminalOptions()},
+		{"stall", stalledRun(), DefaultTerminalOptions()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
