@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herd-run/herd/internal/basetemp"
 	"github.com/herd-run/herd/internal/config"
 	"github.com/herd-run/herd/internal/history"
 	"github.com/herd-run/herd/internal/protocol"
@@ -223,6 +224,19 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		seed = binary.BigEndian.Uint32(b[:])
 	}
 	env := os.Environ()
+	// pytest's base temporary directory, made once for the run as
+	// pytest-xdist makes it: each worker uses popen-gwN in it, and the
+	// older ones are deleted once, after the run (see package basetemp).
+	if bt, err := basetemp.Create(getenv); err != nil {
+		fmt.Fprintf(stderr, "herd: %v; each worker makes its own\n", err)
+	} else {
+		env = append(env, "HERD_BASETEMP="+bt.Path)
+		defer func() {
+			if err := bt.Close(); err != nil {
+				fmt.Fprintf(stderr, "herd: %v\n", err)
+			}
+		}()
+	}
 	starter := &worker.ProcessStarter{
 		Spec: worker.Spec{
 			Python: py.Path,
