@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herd-run/herd/internal/basetemp"
 	"github.com/herd-run/herd/internal/config"
 	"github.com/herd-run/herd/internal/history"
 	"github.com/herd-run/herd/internal/protocol"
@@ -224,6 +225,19 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		// own, as under pytest (its header line says it); herd enforces it.
 		env = append(env, "HERD_TIMEOUT="+strconv.FormatFloat(cfg.Timeout.Seconds(), 'g', -1, 64))
 	}
+	// pytest's base temporary directory, made once for the run as
+	// pytest-xdist makes it: each worker uses popen-gwN in it, and the
+	// older ones are deleted once, after the run (see package basetemp).
+	if bt, err := basetemp.Create(getenv); err != nil {
+		fmt.Fprintf(stderr, "herd: %v; each worker makes its own\n", err)
+	} else {
+		env = append(env, "HERD_BASETEMP="+bt.Path)
+		defer func() {
+			if err := bt.Close(); err != nil {
+				fmt.Fprintf(stderr, "herd: %v\n", err)
+			}
+		}()
+	}
 	starter := &worker.ProcessStarter{
 		Spec: worker.Spec{
 			Python: py.Path,
@@ -316,7 +330,8 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		Interrupts: interrupts,
 		// The reason of the tests -x or --maxfail keeps from running
 		// names the option as the user gave it.
-		MaxFailFlag: cfg.MaxFailFlag,
+		MaxFailFlag:     cfg.MaxFailFlag,
+		ShutdownTimeout: cfg.ShutdownTimeout,
 		Info: result.Info{
 			Version:    version,
 			PythonPath: py.Path,

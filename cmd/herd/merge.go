@@ -284,6 +284,7 @@ func mergeRuns(runs []*result.Run, files []string) (*result.Run, error) {
 		m.Info.HeaderLines = append(m.Info.HeaderLines, fmt.Sprintf("shard%d: %s: %s", i+1, files[i], report.ClosingText(r)))
 		m.Collected += r.Collected
 		m.WorkerDeaths += r.WorkerDeaths
+		m.Stalls = append(m.Stalls, r.Stalls...)
 		if r.Duration > m.Duration {
 			m.Duration = r.Duration
 		}

@@ -80,7 +80,15 @@ type Config struct {
 	// Passthrough is set when pytest must run alone, undistributed:
 	// --collect-only, --fixtures, --markers, --pdb and friends.
 	Passthrough bool
+	// ShutdownTimeout is $HERD_SHUTDOWN_TIMEOUT: how long a worker's
+	// session end may take after its last test before herd dumps its
+	// stacks and kills it; 0 means the default (run.ShutdownTimeout).
+	ShutdownTimeout time.Duration
 }
+
+// maxShutdownTimeout bounds $HERD_SHUTDOWN_TIMEOUT: a day is longer than
+// any session end worth waiting for, and far from time.Duration's limit.
+const maxShutdownTimeout = 24 * time.Hour
 
 // UsageError is a bad command line; main maps it to exit code 4.
 type UsageError struct{ Msg string }
@@ -116,6 +124,13 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{Durations: -1, DurationsMin: 0.005}
 	if getenv != nil {
 		c.Python = getenv("HERD_PYTHON")
+		if v := getenv("HERD_SHUTDOWN_TIMEOUT"); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(f > 0) || f > maxShutdownTimeout.Seconds() {
+				return nil, usage("herd: HERD_SHUTDOWN_TIMEOUT expects seconds (a number > 0 and at most %g), got %q", maxShutdownTimeout.Seconds(), v)
+			}
+			c.ShutdownTimeout = time.Duration(f * float64(time.Second))
+		}
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]

@@ -218,3 +218,38 @@ func TestParseLeavesArgvAlone(t *testing.T) {
 		t.Fatalf("PytestArgs aliases argv: %q", argv)
 	}
 }
+
+func TestParseShutdownTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env     string
+		want    time.Duration
+		wantErr string
+	}{
+		{env: "", want: 0},
+		{env: "5", want: 5 * time.Second},
+		{env: "0.25", want: 250 * time.Millisecond},
+		{env: "0", wantErr: `HERD_SHUTDOWN_TIMEOUT expects seconds (a number > 0 and at most 86400), got "0"`},
+		{env: "-3", wantErr: `got "-3"`},
+		{env: "abc", wantErr: `got "abc"`},
+		{env: "NaN", wantErr: `got "NaN"`},
+		{env: "1e300", wantErr: `got "1e300"`},
+	} {
+		c, err := config.Parse(nil, func(k string) string {
+			if k == "HERD_SHUTDOWN_TIMEOUT" {
+				return tc.env
+			}
+			return ""
+		})
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !errors.Is(err, config.ErrUsage) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("HERD_SHUTDOWN_TIMEOUT=%q: error %v, want a usage error with %q", tc.env, err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("HERD_SHUTDOWN_TIMEOUT=%q: %v", tc.env, err)
+		case c.ShutdownTimeout != tc.want:
+			t.Errorf("HERD_SHUTDOWN_TIMEOUT=%q: ShutdownTimeout %v, want %v", tc.env, c.ShutdownTimeout, tc.want)
+		}
+	}
+}

@@ -757,6 +757,7 @@ class WorkerPlugin:
                 config.option.timeout = float(herd_timeout)
             except ValueError:
                 pass
+        _worker_basetemp(config, workerid)
         # xdist's controller calls pytest_configure_node(node) once per
         # worker before the worker starts, and the worker finds what the hook
         # put in node.workerinput in config.workerinput. herd has no Python
@@ -1333,6 +1334,26 @@ class WorkerPlugin:
             self.ch.phase(None, "call")
         elif report.when == "call":
             self.ch.phase(None, "teardown")
+
+
+def _worker_basetemp(config, workerid):
+    """Give this worker the base temporary directory pytest-xdist gives its
+    workers: popen-<workerid> in the run's numbered directory, which herd
+    made and locked (HERD_BASETEMP), or in the --basetemp the user gave.
+    Then no worker makes a numbered directory of its own, so none deletes
+    older ones (another worker's among them) at exit: herd does that once,
+    when the run is over."""
+    given = getattr(config.option, "basetemp", None)
+    run_dir = os.environ.get("HERD_BASETEMP")
+    if given:
+        run_dir = os.path.abspath(str(given))
+        try:
+            os.makedirs(run_dir, mode=0o700, exist_ok=True)
+        except OSError:
+            return
+    if not run_dir:
+        return
+    config.option.basetemp = os.path.join(run_dir, "popen-" + workerid)
 
 
 def _share_seed(config, workerinput):

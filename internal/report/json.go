@@ -37,6 +37,24 @@ type jsonReport struct {
 	Tests            []jsonTest               `json:"tests"`
 	CollectionErrors []result.CollectionError `json:"collection_errors"`
 	Warnings         []jsonWarning            `json:"warnings"`
+	// Stalls are the worker processes herd killed because they hung
+	// outside any test (at session end, say), with their stacks.
+	Stalls []jsonStall `json:"stalls"`
+}
+
+type jsonStall struct {
+	Worker  string `json:"worker"`
+	Process int    `json:"process"`
+	// When is "collection", "between tests" or "session end".
+	When     string `json:"when"`
+	Cause    string `json:"cause"`
+	LastTest string `json:"last_test"`
+	// At is when herd gave up on the process, in seconds from the start.
+	At         float64 `json:"at"`
+	KillStage  string  `json:"kill_stage"`
+	Exit       string  `json:"exit"`
+	Stacks     string  `json:"stacks"`
+	StderrTail string  `json:"stderr_tail"`
 }
 
 type jsonWarning struct {
@@ -120,7 +138,7 @@ type jsonCrash struct {
 
 // WriteJSON writes run as one JSON document: the run's totals, a summary
 // counting each outcome that occurred, every test once in run order, the
-// collection errors and the warnings. ReadJSON reads it back. Every test has the same keys; lists are [] rather than
+// collection errors, the warnings and the workers that stalled. ReadJSON reads it back. Every test has the same keys; lists are [] rather than
 // null when empty, and crash and diagnosis are null when there is none.
 func WriteJSON(w io.Writer, run *result.Run) error {
 	doc := jsonReport{
@@ -142,6 +160,14 @@ func WriteJSON(w io.Writer, run *result.Run) error {
 		Tests:            make([]jsonTest, 0, len(run.Tests)),
 		CollectionErrors: make([]result.CollectionError, 0, len(run.CollectionErrors)),
 		Warnings:         make([]jsonWarning, 0, len(run.Warnings)),
+		Stalls:           make([]jsonStall, 0, len(run.Stalls)),
+	}
+	for _, st := range run.Stalls {
+		doc.Stalls = append(doc.Stalls, jsonStall{
+			Worker: st.Worker, Process: st.Process, When: st.When, Cause: st.Cause,
+			LastTest: st.LastTest, At: st.At.Seconds(), KillStage: st.KillStage,
+			Exit: st.Exit, Stacks: st.Stacks, StderrTail: st.StderrTail,
+		})
 	}
 	for _, w := range run.Warnings {
 		doc.Warnings = append(doc.Warnings, jsonWarning{NodeID: w.NodeID, Message: w.Message})

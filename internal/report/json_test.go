@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herd-run/herd/internal/result"
 )
@@ -16,6 +17,41 @@ import (
 func fullRun() *result.Run {
 	run := mixedRun()
 	run.CollectionErrors = collectionErrorRun().CollectionErrors
+	run.Stalls = stalledRun().Stalls
+	return run
+}
+
+// stalledRun is passedRun whose workers hung at session end until herd
+// killed them: one dumped its stacks, the other wrote none.
+func stalledRun() *result.Run {
+	run := passedRun()
+	run.WorkerDeaths = 2
+	run.Stalls = []result.Stall{
+		{
+			Worker: "gw1", Process: 1, When: "session end",
+			Cause:     "worker gw1 did not end within 60s of the shutdown request (the shutdown timeout)",
+			LastTest:  "test_a.py::test_two",
+			At:        61500 * time.Millisecond,
+			KillStage: "SIGTERM", Exit: "killed by SIGTERM",
+			Stacks: "Thread 0x00007f0000000001 (most recent call first):\n" +
+				"  File \"/usr/lib/python3.11/threading.py\", line 320 in wait\n\n" +
+				"Current thread 0x00007f0000000002 (most recent call first):\n" +
+				"  File \"/usr/lib/python3.11/threading.py\", line 1119 in _wait_for_tstate_lock\n" +
+				"  File \"/usr/lib/python3.11/threading.py\", line 1590 in _shutdown\n",
+			StderrTail: "some warning\nThread 0x00007f0000000001 (most recent call first):\n" +
+				"  File \"/usr/lib/python3.11/threading.py\", line 320 in wait\n\n" +
+				"Current thread 0x00007f0000000002 (most recent call first):\n" +
+				"  File \"/usr/lib/python3.11/threading.py\", line 1119 in _wait_for_tstate_lock\n" +
+				"  File \"/usr/lib/python3.11/threading.py\", line 1590 in _shutdown\n",
+		},
+		{
+			Worker: "gw0", Process: 2, When: "session end",
+			Cause:     "worker gw0 did not end within 60s of the shutdown request (the shutdown timeout)",
+			At:        62 * time.Second,
+			KillStage: "SIGKILL", Exit: "killed by SIGKILL",
+			StderrTail: "stopped\n",
+		},
+	}
 	return run
 }
 
@@ -138,7 +174,8 @@ func TestWriteJSONEmptyListsAreArrays(t *testing.T) {
   "summary": {},
   "tests": [],
   "collection_errors": [],
-  "warnings": []
+  "warnings": [],
+  "stalls": []
 }
 `
 	if b.String() != want {

@@ -13,7 +13,7 @@ import (
 // ReadJSON reads a report WriteJSON wrote back into a run: its totals,
 // tests (outcomes, durations, workers and processes, start and stop times,
 // failure and skip texts, crashes, diagnoses, leaks, captured output, extra
-// errors, earlier attempts), collection errors and warnings. What the JSON
+// errors, earlier attempts), collection errors, warnings and stalls. What the JSON
 // does not hold stays zero: the session header lines, the pytest options
 // (verbosity, -r, --tb), the tests' markers, --flaky-fails. Keys it does not
 // know are ignored, and keys a report of an older herd lacks read as zero.
@@ -46,6 +46,13 @@ func ReadJSON(r io.Reader) (*result.Run, error) {
 		InterruptReason: doc.InterruptReason,
 		MaxfailReached:  doc.MaxfailReached,
 		WorkerDeaths:    doc.WorkerDeaths,
+	}
+	for _, st := range doc.Stalls {
+		run.Stalls = append(run.Stalls, result.Stall{
+			Worker: st.Worker, Process: st.Process, When: st.When, Cause: st.Cause,
+			LastTest: st.LastTest, At: fromSeconds(st.At), KillStage: st.KillStage,
+			Exit: st.Exit, Stacks: st.Stacks, StderrTail: st.StderrTail,
+		})
 	}
 	for i, jt := range doc.Tests {
 		if jt.NodeID == "" {

@@ -20,6 +20,7 @@ func roundTripRun() *result.Run {
 	run.InterruptReason = "stopping after 3 failures"
 	run.Info.InvocationDir = "/tmp/rep1/sub"
 	run.Warnings = append(run.Warnings, result.Warning{Message: "config warning without a test"})
+	run.Stalls = stalledRun().Stalls
 	ts := run.Tests
 	ts[0].File, ts[0].Line = "test_a.py", 3
 	ts[0].Markers = []string{"slow"}
@@ -56,6 +57,7 @@ func withoutUnkept(run *result.Run) *result.Run {
 		InterruptReason:  run.InterruptReason,
 		MaxfailReached:   run.MaxfailReached,
 		WorkerDeaths:     run.WorkerDeaths,
+		Stalls:           run.Stalls,
 	}
 	for _, t := range run.Tests {
 		c.Tests = append(c.Tests, &result.Test{

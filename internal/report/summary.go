@@ -28,6 +28,7 @@ func (t *Terminal) runFinished(run *result.Run) {
 		t.summaryFailures(run)
 	}
 	t.summaryWarnings(run)
+	t.summaryStalls(run)
 	if t.opts.TB != "no" && strings.ContainsRune(expandReportChars(t.opts.ReportChars), 'P') {
 		t.summaryPasses(run)
 	}
@@ -228,6 +229,46 @@ func crashLine(test *result.Test) string {
 		return test.NodeID + ": " + test.Message
 	}
 	return test.NodeID + ": " + crashHeadline(test)
+}
+
+// summaryStalls prints each worker process herd killed because it hung
+// outside any test: the cause, the kill, and the stacks it dumped.
+func (t *Terminal) summaryStalls(run *result.Run) {
+	if len(run.Stalls) == 0 {
+		return
+	}
+	t.tw.sep("=", "worker stalls", escYellow)
+	for _, st := range run.Stalls {
+		t.tw.sep("_", st.Worker+" at "+st.When, escYellow, escBold)
+		for _, l := range StallLines(st) {
+			t.tw.line(l)
+		}
+		if st.Stacks != "" {
+			t.tw.sep("-", "stacks ("+st.Worker+")")
+			t.tw.line(strings.TrimSuffix(st.Stacks, "\n"))
+		} else if st.StderrTail != "" {
+			t.tw.sep("-", "Captured stderr (worker)")
+			t.tw.line(strings.TrimSuffix(st.StderrTail, "\n"))
+		}
+	}
+}
+
+// StallLines says in a few lines why and how herd killed a stalled worker:
+// the cause, its last test, and the kill.
+func StallLines(st result.Stall) []string {
+	lines := []string{st.Cause}
+	if st.LastTest != "" {
+		lines = append(lines, "its last test: "+st.LastTest)
+	}
+	kill := fmt.Sprintf("herd asked for its stacks (SIGUSR1) and killed it at %.1fs: kill stage %s, %s", st.At.Seconds(), st.KillStage, st.Exit)
+	if st.KillStage == "" {
+		kill = fmt.Sprintf("herd asked for its stacks (SIGUSR1) at %.1fs; it ended: %s", st.At.Seconds(), st.Exit)
+	}
+	lines = append(lines, kill)
+	if st.Stacks == "" {
+		lines = append(lines, "it wrote no stack dump: its faulthandler did not answer SIGUSR1 (a stopped process, or a handler of its own replaced herd's)")
+	}
+	return lines
 }
 
 // summaryWarnings prints the warnings summary, grouping warnings by

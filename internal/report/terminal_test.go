@@ -216,6 +216,7 @@ func TestTerminalGolden(t *testing.T) {
 		{"maxfail_ra", maxfail(), opts(func(o *TerminalOptions) { o.ReportChars = "a"; o.TB = "no" })},
 		{"keyboard_interrupt", interrupted(), DefaultTerminalOptions()},
 		{"keyboard_interrupt_rA", interrupted(), opts(func(o *TerminalOptions) { o.ReportChars = "A" })},
+		{"stall", stalledRun(), DefaultTerminalOptions()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

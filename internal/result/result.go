@@ -187,6 +187,35 @@ type Warning struct {
 	Message string
 }
 
+// Stall is a worker process that hung outside any test (in collection,
+// between tests, or at session end after the controller asked it to shut
+// down) until herd dumped its stacks and killed it.
+type Stall struct {
+	// Worker names the worker ("gw1"); Process counts its slot's processes
+	// (1 for the first).
+	Worker  string
+	Process int
+	// When is where it hung: "collection", "between tests" or
+	// "session end".
+	When string
+	// Cause says what herd waited for and how long, in a sentence: "worker
+	// gw1 did not end within 60s of the shutdown request".
+	Cause string
+	// LastTest is the last test the process ran, empty when none.
+	LastTest string
+	// At is when herd gave up on it, from the start of the run.
+	At time.Duration
+	// KillStage names the last stage of the kill escalation that fired
+	// ("stacks", "SIGTERM", "SIGKILL"); Exit says how the process ended
+	// ("killed by SIGTERM").
+	KillStage string
+	Exit      string
+	// Stacks is the stack dump faulthandler wrote on herd's SIGUSR1, empty
+	// when none came; StderrTail is the end of the worker's stderr.
+	Stacks     string
+	StderrTail string
+}
+
 // Info describes the environment of a run; it is known once the first worker
 // has started.
 type Info struct {
@@ -244,6 +273,9 @@ type Run struct {
 	MaxfailReached bool
 	// WorkerDeaths counts the workers that died during the run.
 	WorkerDeaths int
+	// Stalls are the worker processes herd killed because they hung
+	// outside any test, in the order they ended.
+	Stalls []Stall
 	// FlakyFails makes flaky tests fail the run (--flaky-fails).
 	FlakyFails bool
 	// Coverage is pytest-cov's report for the terminal, empty without

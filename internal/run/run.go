@@ -124,6 +124,9 @@ type Config struct {
 	// Info is the run's description; the dispatcher fills in what the
 	// workers report (pytest version, header lines).
 	Info result.Info
+	// ShutdownTimeout bounds a worker's session end after the shutdown
+	// request; 0 means the package's ShutdownTimeout.
+	ShutdownTimeout time.Duration
 }
 
 // Orphan is a process reparented to herd. PGID tells which worker's process
@@ -218,6 +221,11 @@ type slotState struct {
 	killed          bool
 	exitInfo        string
 	startedAt       time.Time
+	// stall says where herd found this process hung outside any test
+	// ("collection", "between tests", "session end") when it killed it
+	// for that, and stallAt when.
+	stall   string
+	stallAt time.Duration
 	// proc is this process's entry in the dispatcher's pids.
 	proc *procInfo
 	// startupDeaths counts this slot's processes in a row that died before
@@ -317,6 +325,9 @@ func Execute(ctx context.Context, cfg Config) (*result.Run, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = ShutdownTimeout
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -485,7 +496,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.isolated = false
 	s.split, s.collectingSince = false, time.Time{}
 	s.starts = 0
-	s.deadline, s.exitInfo = time.Time{}, ""
+	s.deadline, s.exitInfo, s.stall = time.Time{}, "", ""
 	s.startedAt = d.now()
 	s.lastMsg = s.startedAt
 	h, err := d.cfg.Starter.Start(d.ctx, s.idx, s.gen, d.events)
@@ -1083,7 +1094,7 @@ func (d *dispatcher) maybeShutdown() {
 
 func (d *dispatcher) sendShutdown(s *slotState) {
 	s.shutdown = true
-	s.deadline = d.now().Add(ShutdownTimeout)
+	s.deadline = d.now().Add(d.cfg.ShutdownTimeout)
 	s.h.Send(protocol.Command{Type: protocol.CmdShutdown})
 }
 
@@ -1449,12 +1460,14 @@ func (d *dispatcher) checkDeadlines() {
 		switch {
 		case !s.collected && s.hello && now.Sub(s.startedAt) > CollectTimeout:
 			s.exitInfo = fmt.Sprintf("did not finish collecting within %s", CollectTimeout)
+			s.stall, s.stallAt = "collection", d.since()
 			s.killed = true
 			s.h.Kill(true)
 			continue
 		case s.collected && s.current < 0 && !s.idle && !s.shutdown && !s.diagStarted && now.Sub(s.lastMsg) > StuckTimeout &&
 			now.Sub(s.collectingSince) > CollectTimeout:
 			s.exitInfo = fmt.Sprintf("stuck outside any test: silent for %s between tests", StuckTimeout)
+			s.stall, s.stallAt = "between tests", d.since()
 			s.killed = true
 			s.h.Kill(true)
 			continue
@@ -1467,7 +1480,8 @@ func (d *dispatcher) checkDeadlines() {
 			s.timedOut = true
 			s.h.Kill(true)
 		} else {
-			s.exitInfo = "did not finish its session within the shutdown timeout"
+			s.exitInfo = fmt.Sprintf("did not end within %s of the shutdown request (the shutdown timeout)", fmtSeconds(d.cfg.ShutdownTimeout))
+			s.stall, s.stallAt = "session end", d.since()
 			s.h.Kill(true)
 		}
 	}
@@ -1483,6 +1497,9 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		return
 	}
 	how := describeExit(ex)
+	if s.stall != "" {
+		d.recordStall(s, ex, how)
+	}
 	if !s.collected && !d.haveColl && ex.Signal == "" && ex.Err == nil && ex.KillStage == "" && d.interrupted == 0 {
 		// pytest ended before collecting: a usage error, a bad ini or
 		// conftest, or something that hit this worker only. If no worker
@@ -1728,6 +1745,26 @@ func (d *dispatcher) stopWorkers() {
 			s.h.Kill(false)
 		}
 	}
+}
+
+// recordStall adds to the run the stall of process s, which herd killed
+// because it hung outside any test, with the stacks it dumped.
+func (d *dispatcher) recordStall(s *slotState, ex *worker.Exit, how string) {
+	st := result.Stall{
+		Worker:     s.name,
+		Process:    s.gen,
+		When:       s.stall,
+		Cause:      "worker " + s.name + " " + s.exitInfo,
+		At:         s.stallAt,
+		KillStage:  ex.KillStage,
+		Exit:       how,
+		Stacks:     worker.StackDump(ex.StderrTail),
+		StderrTail: ex.StderrTail,
+	}
+	if n := len(s.ran); n > 0 {
+		st.LastTest = s.ran[n-1]
+	}
+	d.run.Stalls = append(d.run.Stalls, st)
 }
 
 func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {

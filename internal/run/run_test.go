@@ -1256,6 +1256,72 @@ func TestShutdownTimeout(t *testing.T) {
 	if !strings.Contains(msg, "shutdown timeout") {
 		t.Errorf("WorkerDied message %q", msg)
 	}
+	if len(res.Stalls) != 1 {
+		t.Fatalf("stalls %+v, want one", res.Stalls)
+	}
+	st := res.Stalls[0]
+	if st.Worker != "gw0" || st.When != "session end" || st.LastTest != suite[len(suite)-1].ID ||
+		st.KillStage != "SIGKILL" || !strings.Contains(st.Stacks, "in test_hang") ||
+		st.Cause != "worker gw0 did not end within 60s of the shutdown request (the shutdown timeout)" {
+		t.Errorf("stall %+v", st)
+	}
+}
+
+// Config.ShutdownTimeout replaces ShutdownTimeout: the worker is killed
+// once it has passed, not before.
+func TestShutdownTimeoutConfigured(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(2)
+	f := &fakeStarter{t: t, suite: suite, script: func(int, int) script { return script{hangOnShutdown: true} }}
+	s := &sink{}
+	c := &clock{}
+	go func() {
+		waitFor(t, "all tests", func() bool { return s.count(result.TestFinished) == len(suite) })
+		time.Sleep(50 * time.Millisecond)
+		c.advance(4 * time.Second)
+		time.Sleep(100 * time.Millisecond)
+		if p := f.procsOf(0); len(p) != 1 || p[0].killCalls.Load() != 0 {
+			t.Error("the worker was killed before its shutdown timeout")
+		}
+		c.advance(2 * time.Second)
+	}()
+	res, err := execute(t, run.Config{Workers: 1, Starter: f, Sink: s, Now: c.Now, ShutdownTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Stalls) != 1 || !strings.Contains(res.Stalls[0].Cause, "within 5s of the shutdown request") {
+		t.Errorf("stalls %+v", res.Stalls)
+	}
+}
+
+// A worker stuck in collection is recorded as a stall in collection, with
+// its stacks.
+func TestCollectTimeoutIsAStall(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(2)
+	f := &fakeStarter{t: t, suite: suite, script: func(slot, gen int) script {
+		if gen == 1 {
+			return script{waitBeforeCollect: make(chan struct{})}
+		}
+		return script{}
+	}}
+	s := &sink{}
+	c := &clock{}
+	go func() {
+		waitFor(t, "the worker", func() bool { return s.count(result.RunStarted) == 1 })
+		time.Sleep(20 * time.Millisecond)
+		c.advance(run.CollectTimeout + time.Second)
+	}()
+	res, err := execute(t, run.Config{Workers: 1, Starter: f, Sink: s, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Stalls) != 1 || res.Stalls[0].When != "collection" || res.Stalls[0].LastTest != "" || res.Stalls[0].Stacks == "" {
+		t.Errorf("stalls %+v", res.Stalls)
+	}
+	if res.Summary()[result.Passed] != len(suite) {
+		t.Errorf("summary %v", res.Summary())
+	}
 }
 
 // A worker stuck in collection is killed after CollectTimeout and replaced.

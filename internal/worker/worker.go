@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -716,4 +717,40 @@ func (t *tail) String() string {
 		return "[... earlier stderr cut ...]\n" + string(b)
 	}
 	return string(b)
+}
+
+// StackDump returns the last stack dump faulthandler wrote in stderr (the
+// one herd asked for with SIGUSR1): its "Thread 0x..." or "Current thread
+// 0x..." blocks, one per thread, up to the first line that is not part of
+// them. It returns "" when stderr holds no dump.
+func StackDump(stderr string) string {
+	lines := strings.Split(stderr, "\n")
+	header := func(l string) bool {
+		return strings.HasPrefix(l, "Thread 0x") || strings.HasPrefix(l, "Current thread 0x") ||
+			strings.HasPrefix(l, "Stack (most recent call first)")
+	}
+	in := func(l string) bool { return header(l) || l == "" || strings.HasPrefix(l, "  ") }
+	last := -1
+	for i := len(lines) - 1; i >= 0; i-- {
+		if header(lines[i]) {
+			last = i
+			break
+		}
+	}
+	if last < 0 {
+		return ""
+	}
+	// Back to the first header of the run of dump lines the last header
+	// is in, then on to the run's end.
+	first := last
+	for i := last - 1; i >= 0 && in(lines[i]); i-- {
+		if header(lines[i]) {
+			first = i
+		}
+	}
+	end := last + 1
+	for end < len(lines) && in(lines[end]) && !header(lines[end]) {
+		end++
+	}
+	return strings.TrimRight(strings.Join(lines[first:end], "\n"), "\n") + "\n"
 }

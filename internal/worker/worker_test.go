@@ -641,3 +641,30 @@ func TestSignalName(t *testing.T) {
 		t.Run(tc.want, func(t *testing.T) { run(t, tc) })
 	}
 }
+
+func TestStackDump(t *testing.T) {
+	dump := "Thread 0x00007f01 (most recent call first):\n" +
+		"  File \"/x/threading.py\", line 320 in wait\n" +
+		"\n" +
+		"Current thread 0x00007f02 (most recent call first):\n" +
+		"  File \"/x/conftest.py\", line 4 in pytest_sessionfinish\n" +
+		"  File \"/x/herd_boot.py\", line 70 in <module>\n"
+	for _, tc := range []struct {
+		name, stderr, want string
+	}{
+		{"none", "some warning\n", ""},
+		{"empty", "", ""},
+		{"alone", dump, dump},
+		{"after other output", "DeprecationWarning: x\n  warnings.warn(x)\n" + dump, dump},
+		{"followed by other output", dump + "Terminated\n", dump},
+		{"the last of two", "Stack (most recent call first):\n  File \"a.py\", line 1 in f\nlater\n" + dump, dump},
+		{"single thread", "Stack (most recent call first):\n  File \"a.py\", line 1 in f\n",
+			"Stack (most recent call first):\n  File \"a.py\", line 1 in f\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := worker.StackDump(tc.stderr); got != tc.want {
+				t.Errorf("StackDump(%q) = %q, want %q", tc.stderr, got, tc.want)
+			}
+		})
+	}
+}
