@@ -374,8 +374,9 @@ func writeReports(cfg *config.Config, res *result.Run, stderr io.Writer) error {
 	}
 	if junit != "" {
 		host, _ := os.Hostname()
+		opts := report.JUnitOptions{JUnit: res.Info.Options.JUnit, Hostname: host, Timestamp: time.Now().Add(-res.Duration)}
 		if err := writeFile(junit, func(w io.Writer) error {
-			return report.WriteJUnit(w, res, report.JUnitOptions{Hostname: host, Timestamp: time.Now()})
+			return report.WriteJUnit(w, res, opts)
 		}); err != nil {
 			return err
 		}

@@ -194,6 +194,22 @@ type Options struct {
 	Capture string  `json:"capture"`
 	// FailedFirst is pytest's --ff.
 	FailedFirst bool `json:"failedfirst"`
+	// JUnit holds pytest's junitxml settings; nil from a worker that
+	// sent none.
+	JUnit *JUnit `json:"junit,omitempty"`
+}
+
+// JUnit is pytest's junitxml settings as a worker's session reads them:
+// the ini options junit_suite_name, junit_logging,
+// junit_log_passing_tests, junit_duration_report and junit_family (-o
+// overrides included) and --junit-prefix.
+type JUnit struct {
+	SuiteName       string `json:"suite_name"`
+	Logging         string `json:"logging"`
+	LogPassingTests bool   `json:"log_passing_tests"`
+	DurationReport  string `json:"duration_report"`
+	Family          string `json:"family"`
+	Prefix          string `json:"prefix"`
 }
 
 // TestInfo is one collected test.

@@ -192,10 +192,33 @@ def _options(config):
         "durations": durations,
         "durations_min": num("durations_min", 0.005),
         "junitxml": getattr(opt, "xmlpath", None) or "",
+        "junit": _junit_options(config),
         "continue_on_collection_errors": bool(getattr(opt, "continue_on_collection_errors", False)),
         "timeout": num("timeout", 0),
         "capture": getattr(opt, "capture", "fd") or "fd",
         "failedfirst": bool(getattr(opt, "failedfirst", False)),
+    }
+
+
+def _junit_options(config):
+    """pytest's junitxml settings as this session reads them (ini options,
+    -o overrides, --junit-prefix): herd writes the JUnit report pytest's
+    junitxml plugin would have written."""
+
+    def ini(name, default):
+        try:
+            return config.getini(name)
+        except (ValueError, KeyError):
+            # The junitxml plugin is off (-p no:junitxml).
+            return default
+
+    return {
+        "suite_name": str(ini("junit_suite_name", "pytest")),
+        "logging": str(ini("junit_logging", "no")),
+        "log_passing_tests": bool(ini("junit_log_passing_tests", True)),
+        "duration_report": str(ini("junit_duration_report", "total")),
+        "family": str(ini("junit_family", "xunit2")),
+        "prefix": getattr(config.option, "junitprefix", None) or "",
     }
 
 

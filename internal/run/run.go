@@ -750,6 +750,10 @@ func (d *dispatcher) applyOptions(o *protocol.Options) {
 	}
 	ro.DurationsMin = o.DurationsMin
 	ro.JUnitXML = o.JUnitXML
+	if j := o.JUnit; j != nil {
+		ro.JUnit = result.JUnit{SuiteName: j.SuiteName, Logging: j.Logging, NoLogPassing: !j.LogPassingTests,
+			DurationReport: j.DurationReport, Family: j.Family, Prefix: j.Prefix}
+	}
 }
 
 func skipReason(longrepr string) string {
@@ -1177,6 +1181,7 @@ func (d *dispatcher) retry(i int) {
 		Sections: r.Sections, Crash: r.Crash,
 	})
 	r.Outcome, r.Longrepr, r.Message, r.Sections, r.Crash, r.Extra = "", "", "", nil, nil, nil
+	r.When, r.PhaseDurations, r.Output = "", [3]time.Duration{}, nil
 	d.setStatus(t, pending)
 	slot := t.slot
 	t.slot = -1
@@ -1657,6 +1662,7 @@ func headLine(id string) string {
 func finalize(res *result.Test, reports []protocol.Report) {
 	var dur float64
 	var setup, call, teardown *protocol.Report
+	res.PhaseDurations = [3]time.Duration{}
 	for k := range reports {
 		r := &reports[k]
 		dur += r.Duration
@@ -1668,8 +1674,13 @@ func finalize(res *result.Test, reports []protocol.Report) {
 		case "teardown":
 			teardown = r
 		}
+		res.PhaseDurations[phaseRank(r.When)] += time.Duration(r.Duration * float64(time.Second))
 	}
 	res.Duration = time.Duration(dur * float64(time.Second))
+	res.When, res.Output = "", nil
+	if teardown != nil {
+		res.Output = toSections(teardown.Sections)
+	}
 	var main *protocol.Report
 	switch {
 	case setup != nil && setup.Outcome != "passed":
@@ -1686,6 +1697,7 @@ func finalize(res *result.Test, reports []protocol.Report) {
 		return
 	}
 	res.Outcome = outcomeOf(main)
+	res.When = main.When
 	res.Longrepr = main.Longrepr
 	res.Message = main.Message
 	res.HeadLine = main.HeadLine
@@ -1700,6 +1712,7 @@ func finalize(res *result.Test, reports []protocol.Report) {
 			res.Extra = append(res.Extra, extra)
 		} else {
 			res.Outcome = result.Error
+			res.When = "teardown"
 			res.Longrepr = teardown.Longrepr
 			res.Message = teardown.Message
 			if teardown.HeadLine != "" {
