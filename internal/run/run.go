@@ -114,6 +114,11 @@ type Config struct {
 	// LeaksFail makes a test that leaked a process or thread fail; by
 	// default a leak is a warning.
 	LeaksFail bool
+	// Check, when set, is called once, when the first worker has told its
+	// session's options (ini addopts included) and before any test runs:
+	// an error (an output file that cannot be written) ends the run then,
+	// as a bad policy table does.
+	Check func(info result.Info) error
 	// Info is the run's description; the dispatcher fills in what the
 	// workers report (pytest version, header lines).
 	Info result.Info
@@ -502,6 +507,10 @@ func (d *dispatcher) handle(ev worker.Event) {
 }
 
 func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
+	if d.fatal != nil {
+		// The run is ending before any test: nothing more is handed out.
+		return
+	}
 	switch m.Type {
 	case protocol.TypeHello:
 		s.hello = true
@@ -519,6 +528,13 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			d.applyOptions(m.Options)
 			if string(m.Cov) != "null" {
 				d.run.Info.Cov = m.Cov
+			}
+			if d.cfg.Check != nil {
+				if err := d.cfg.Check(d.run.Info); err != nil {
+					d.fatal = err
+					d.stopWorkers()
+					return
+				}
 			}
 			info := d.run.Info
 			d.emit(result.Event{Kind: result.RunStarted, Info: &info})
