@@ -19,7 +19,7 @@ import (
 // differently: passed, failed, error in setup and in teardown (after a
 // pass and after a failure), skipped by a marker and by pytest.skip,
 // xfail, xpass (strict and not), parametrized tests in a class, captured
-// stdout, stderr and log, a test in a package directory, a collection
+// stdout, stderr and log, properties (record_property), a test in a package directory, a collection
 // error and a module skipped at collection.
 var junitSuite = map[string]string{
 	"test_mix.py": `import logging
@@ -49,7 +49,9 @@ def slow_setup():
     time.sleep(0.4)
 
 
-def test_pass():
+def test_pass(record_property):
+    record_property("ticket", "HERD-13")
+    record_property("size", 3)
     print("pass out")
     sys.stderr.write("pass err\n")
     log.warning("pass log")
@@ -78,7 +80,8 @@ def test_teardown_error(bad_teardown):
     print("call out")
 
 
-def test_fail_and_teardown_error(bad_teardown):
+def test_fail_and_teardown_error(bad_teardown, record_property):
+    record_property("where", "<both> & more")
     assert False, "both"
 
 

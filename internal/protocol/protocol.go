@@ -166,6 +166,9 @@ type Message struct {
 	// are not sent; PassedDurations holds their durations in that order.
 	PassedPhases    string    `json:"pp,omitempty"`
 	PassedDurations []float64 `json:"pd,omitempty"`
+	// Props are the test's user properties (record_property), name and
+	// value, in the order recorded.
+	Props [][2]string `json:"props,omitempty"`
 
 	// dropped: tests the worker will not run after a stop.
 	IDs []string `json:"ids,omitempty"`

@@ -1024,6 +1024,10 @@ class WorkerPlugin:
             done = {"t": "done", "id": nodeid, "dur": dur}
             if self.passed_phases:
                 done["pp"], done["pd"] = self.passed_phases, self.passed_durs
+            props = getattr(item, "user_properties", None)
+            if props:
+                # record_property's pairs, for herd's JUnit report.
+                done["props"] = [[_cut(str(k), MAX_LINE), _cut(str(v))] for k, v in props]
             found = leaks.check(session, before)
             if found:
                 done["leaks"] = found

@@ -168,6 +168,8 @@ func (jw *junitWriter) logPassing() bool { return !jw.opts.NoLogPassing }
 func (jw *junitWriter) test(t *result.Test) {
 	jc := jw.newCase(t.NodeID, t.File, t.Line)
 	jc.duration = jw.duration(t, 0, 1, 2)
+	// pytest adds the properties to the testcase open at teardown.
+	defer func() { jc.properties = t.Properties }()
 	out := t.Output
 	if out == nil {
 		out = t.Sections
@@ -431,6 +433,8 @@ type junitCase struct {
 	children strings.Builder
 	// counts counts the child elements by tag, as pytest's stats do.
 	counts map[string]int
+	// properties are written first, in a <properties> element.
+	properties []result.Property
 }
 
 // newJUnitCase names a testcase from a nodeid as pytest does: the path with
@@ -515,11 +519,19 @@ func (c *junitCase) writeTo(b *bytes.Buffer, xunit1 bool) {
 		}
 	}
 	fmt.Fprintf(b, ` time="%.3f"`, c.duration.Seconds())
-	if c.children.Len() == 0 {
+	if c.children.Len() == 0 && len(c.properties) == 0 {
 		b.WriteString(" />")
 		return
 	}
-	b.WriteString(">" + c.children.String() + "</testcase>")
+	b.WriteString(">")
+	if len(c.properties) > 0 {
+		b.WriteString("<properties>")
+		for _, p := range c.properties {
+			fmt.Fprintf(b, `<property name="%s" value="%s" />`, xmlAttr(p.Name), xmlAttr(p.Value))
+		}
+		b.WriteString("</properties>")
+	}
+	b.WriteString(c.children.String() + "</testcase>")
 }
 
 // isoTimestamp formats t as Python's datetime.isoformat does for a naive

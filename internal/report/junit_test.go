@@ -433,3 +433,28 @@ func TestWriteJUnitEmptyElementsLikePytest(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+// TestWriteJUnitProperties: record_property's pairs come first in the
+// testcase, as pytest writes them; after a failure and a teardown error
+// they go to the second testcase, the one open at teardown.
+func TestWriteJUnitProperties(t *testing.T) {
+	props := []result.Property{{Name: "ticket", Value: "HERD-13"}, {Name: "note", Value: `<a & "b">`}}
+	run := &result.Run{Tests: []*result.Test{
+		{NodeID: "t.py::test_p", Outcome: result.Passed, When: "call", Properties: props},
+		{NodeID: "t.py::test_f", Outcome: result.Failed, When: "call", Message: "assert 0", Longrepr: "E assert 0", Properties: props[:1],
+			Extra: []result.Phase{{When: "teardown", Message: "OSError: y", Longrepr: "E OSError: y"}}},
+	}}
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, run, junitOpts()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<testcase classname="t" name="test_p" time="0.000"><properties><property name="ticket" value="HERD-13" /><property name="note" value="&lt;a &amp; &quot;b&quot;&gt;" /></properties></testcase>`,
+		`<testcase classname="t" name="test_f" time="0.000"><failure message="assert 0">E assert 0</failure></testcase>`,
+		`<testcase classname="t" name="test_f" time="0.000"><properties><property name="ticket" value="HERD-13" /></properties><error message=`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks\n%s\ngot\n%s", want, b.String())
+		}
+	}
+}

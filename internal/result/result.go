@@ -135,6 +135,14 @@ type Test struct {
 	// teardown report holds it: what pytest's junitxml writes
 	// (junit_logging). Nil when the teardown report held none.
 	Output []Section `json:"-"`
+	// Properties are what the test recorded with pytest's record_property
+	// fixture, in order; JUnit writes them.
+	Properties []Property `json:"-"`
+}
+
+// Property is one name and value a test recorded with record_property.
+type Property struct {
+	Name, Value string
 }
 
 // Diagnosis is the result of rerunning a crashed test alone: in a fresh

@@ -1049,6 +1049,7 @@ func (d *dispatcher) onDone(s *slotState, m *protocol.Message) {
 	s.deadline = time.Time{}
 	s.ran = append(s.ran, id)
 	finalize(t.res, withPassed(t.reports, m))
+	t.res.Properties = toProperties(m.Props)
 	// The result holds what the reports said; a run of 100,000 tests
 	// should not keep them twice.
 	t.reports = nil
@@ -1197,7 +1198,7 @@ func (d *dispatcher) retry(i int) {
 		Sections: r.Sections, Crash: r.Crash,
 	})
 	r.Outcome, r.Longrepr, r.Message, r.Sections, r.Crash, r.Extra = "", "", "", nil, nil, nil
-	r.When, r.PhaseDurations, r.Output = "", [3]time.Duration{}, nil
+	r.When, r.PhaseDurations, r.Output, r.Properties = "", [3]time.Duration{}, nil, nil
 	d.setStatus(t, pending)
 	slot := t.slot
 	t.slot = -1
@@ -1779,6 +1780,18 @@ func outcomeOf(r *protocol.Report) result.Outcome {
 		return result.Error
 	}
 	return result.Failed
+}
+
+// toProperties turns record_property's name/value pairs into the result's.
+func toProperties(in [][2]string) []result.Property {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]result.Property, len(in))
+	for i, p := range in {
+		out[i] = result.Property{Name: p[0], Value: p[1]}
+	}
+	return out
 }
 
 func toSections(in []protocol.Section) []result.Section {
