@@ -338,7 +338,7 @@ func TestDoctorUsageErrors(t *testing.T) {
 	}{
 		{"bad option", []string{"doctor", "--python", python, "--bogus"}, "unknown option --bogus"},
 		{"no such path", []string{"doctor", "--python", python, "no/such/dir"}, "no such file or directory: no/such/dir"},
-		{"no interpreter", []string{"doctor", "--python", filepath.Join(dir, "no-python")}, "no Python"},
+		{"no interpreter", []string{"doctor", "--python", filepath.Join(dir, "no-python")}, "no-python: does not exist; herd needs a Python that can import pytest"},
 		{"--python without value", []string{"doctor", "--python"}, "--python expects a path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -424,3 +424,17 @@ func limit(s []string, n int) []string {
 	}
 	return append(s[:n:n], fmt.Sprintf("... and %d more", len(s)-n))
 }
+
+// writeFiles writes files (path relative to dir -> content) under dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -3,25 +3,9 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// writeTree writes files (path relative to dir -> content) under dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for rel, content := range files {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // lateCollectSuite is the mechanism behind the seed suite's "did not
 // collect" errors: a package whose __init__.py holds a pytestmark that
@@ -73,7 +57,7 @@ def test_serial_b():
 func TestLateCollectionKeepsSelection(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	writeTree(t, dir, lateCollectSuite)
+	writeFiles(t, dir, lateCollectSuite)
 	want, code := runPytest(t, dir)
 	if code != 0 || len(want) != 29 {
 		t.Fatalf("pytest: exit %d, %d tests: want 0 and 29 (the package mark is not applied)", code, len(want))

@@ -17,20 +17,6 @@ import (
 	"time"
 )
 
-// writeFiles writes name -> content into dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // event is one line of herd's --events stream.
 type event struct {
 	Event   string  `json:"event"`

@@ -89,8 +89,10 @@ func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) str
 		fmt.Fprintf(stderr, "herd doctor: %v\n", err)
 		return exitUsage
 	}
+	fromEnv := false
 	if python == "" && getenv != nil {
 		python = getenv("HERD_PYTHON")
+		fromEnv = python != ""
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -103,7 +105,7 @@ func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) str
 	if err != nil {
 		var noPy *config.NoPythonError
 		if errors.As(err, &noPy) {
-			fmt.Fprintln(stderr, noPy.Error())
+			fmt.Fprintln(stderr, pythonError(noPy, fromEnv))
 			return exitUsage
 		}
 		fmt.Fprintf(stderr, "herd doctor: internal error: %v\n", err)

@@ -50,7 +50,8 @@ herd options:
                         (default 30s)
   -x, --exitfirst       stop scheduling after the first failure
   --maxfail N           stop scheduling after N failures
-  --junitxml PATH       write a JUnit XML report
+  --junitxml PATH       write a JUnit XML report as pytest's (junit_* ini
+                        options honoured)
   --report-json PATH    write herd's JSON report
   --report-html PATH    write a self-contained HTML report: a timeline of the
                         workers, crashes and timeouts, and every test
@@ -61,7 +62,7 @@ herd options:
   -q, -v                less or more output (also passed to pytest)
   --dist MODE, --max-worker-restart N
                         pytest-xdist options, accepted with a note
-  --version             print herd's version
+  -V, --version         print herd's version, then pytest's (-VV: its plugins)
   -h, --help            print this help
 
 "herd doctor" reads the suite's test sources and lists the tests at risk
@@ -73,7 +74,8 @@ unsharded run, and JUnit, HTML and JSON reports. "herd report --queue URL
 --run-id ID" does the same for a queue run, from Redis alone. "herd
 durations merge" merges durations files (herd's
 .pytest_cache/v/herd/durations, pytest-split's .test_durations). Each takes
---help.
+--help ("herd report --help", "herd durations --help" too); to run the tests
+in a directory named report or durations, write ./report.
 
 Exit codes are pytest's: 0 all passed, 1 tests failed (crashed and timeout
 count as failed), 2 interrupted, 3 internal error, 4 usage error, 5 no tests

@@ -87,6 +87,24 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	if len(args) > 1 && args[0] == "durations" && args[1] == "merge" {
 		return durationsMergeMain(args[2:], stdout, stderr)
 	}
+	if len(args) > 0 && (args[0] == "report" || args[0] == "durations") {
+		// Their own help, or a usage error: a bare "herd report" is not
+		// a test path (run "herd ./report" for a directory of that name).
+		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
+			if args[0] == "report" {
+				fmt.Fprint(stdout, reportMergeHelp+"\n"+reportQueueHelp)
+			} else {
+				fmt.Fprint(stdout, durationsMergeHelp)
+			}
+			return exitOK
+		}
+		if args[0] == "report" {
+			fmt.Fprintln(stderr, "herd report: expects merge FILES... or --queue URL --run-id ID (herd report --help says more)")
+		} else {
+			fmt.Fprintln(stderr, "herd durations: expects merge FILES... (herd durations --help says more)")
+		}
+		return exitUsage
+	}
 	cfg, err := config.Parse(args, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -96,9 +114,8 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		fmt.Fprint(stdout, helpText)
 		return exitOK
 	}
-	if cfg.Version {
-		fmt.Fprintf(stdout, "herd %s\n", version)
-		return exitOK
+	if cfg.Version > 0 {
+		return versionMain(cfg, stdout, stderr, getenv)
 	}
 	for _, n := range cfg.Notes {
 		fmt.Fprintln(stderr, n)
@@ -146,7 +163,7 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		fmt.Fprintln(stderr, usageErr.Msg)
 		return exitUsage
 	case errors.As(err, &noPy):
-		fmt.Fprintln(stderr, noPy.Error())
+		fmt.Fprintln(stderr, pythonError(noPy, cfg.PythonFromEnv))
 		return exitUsage
 	case errors.As(err, &startErr):
 		fmt.Fprint(stderr, startErr.Output)
@@ -167,6 +184,58 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	// An empty shard of a suite that has tests passes: a CI matrix wider
 	// than the suite stays green.
 	return exitOK
+}
+
+// versionMain prints herd's version, then has the suite's pytest print its
+// own (-V; -VV lists its plugins too), with the rest of the command line.
+func versionMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string) int {
+	fmt.Fprintf(stdout, "herd %s\n", version)
+	ctx := context.Background()
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(stderr, "herd: internal error: get working directory: %v\n", err)
+		return exitInternal
+	}
+	py, err := config.FindPython(ctx, cfg.Python, cwd, getenv)
+	var noPy *config.NoPythonError
+	if errors.As(err, &noPy) {
+		fmt.Fprintln(stderr, pythonError(noPy, cfg.PythonFromEnv))
+		return exitUsage
+	} else if err != nil {
+		fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
+		return exitInternal
+	}
+	dir, err := os.MkdirTemp("", "herd-")
+	if err != nil {
+		fmt.Fprintf(stderr, "herd: internal error: create temporary directory: %v\n", err)
+		return exitInternal
+	}
+	defer os.RemoveAll(dir)
+	boot, err := pyworker.Install(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
+		return exitInternal
+	}
+	args := append([]string{}, cfg.PytestArgs...)
+	for range cfg.Version {
+		args = append(args, "-V")
+	}
+	err = delegate(ctx, py.Path, boot, args, stdout, stderr)
+	var plain *delegatedExit
+	if errors.As(err, &plain) {
+		return plain.code
+	}
+	fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
+	return exitInternal
+}
+
+// pythonError is the one line that says no interpreter would do, naming
+// HERD_PYTHON when the refused interpreter came from it.
+func pythonError(e *config.NoPythonError, fromEnv bool) string {
+	if fromEnv && e.Given != "" {
+		e.Given = "HERD_PYTHON"
+	}
+	return e.Error()
 }
 
 // exitCode maps a finished run to pytest's exit code.
@@ -191,6 +260,10 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	eventsOut := stdout
 	if cfg.Events == "-" {
 		stdout = stderr
+	}
+	// An output file that cannot be written fails now, not after the run.
+	if err := checkOutputs(cfg); err != nil {
+		return nil, err
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -317,7 +390,15 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			}
 			return rules.For, nil
 		})),
-		LeaksFail:  cfg.LeaksFail,
+		LeaksFail: cfg.LeaksFail,
+		Check: func(info result.Info) error {
+			// --junitxml in ini addopts: known once a worker has read
+			// the ini file.
+			if cfg.JUnitXML == "" && info.Options.JUnitXML != "" {
+				return checkOutput("--junitxml", expandPath(info.Options.JUnitXML))
+			}
+			return nil
+		},
 		Durations:  history.LoadDurations,
 		LastFailed: history.LoadLastFailed,
 		Orphans: func(keep map[int]bool) []run.Orphan {
@@ -400,9 +481,11 @@ func writeReports(cfg *config.Config, res *result.Run, stderr io.Writer) error {
 		junit = res.Info.Options.JUnitXML
 	}
 	if junit != "" {
+		junit = expandPath(junit)
 		host, _ := os.Hostname()
+		opts := report.JUnitOptions{JUnit: res.Info.Options.JUnit, Hostname: host, Timestamp: time.Now().Add(-res.Duration)}
 		if err := writeFile(junit, func(w io.Writer) error {
-			return report.WriteJUnit(w, res, report.JUnitOptions{Hostname: host, Timestamp: time.Now()})
+			return report.WriteJUnit(w, res, opts)
 		}); err != nil {
 			return err
 		}
@@ -424,6 +507,77 @@ func writeReports(cfg *config.Config, res *result.Run, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// checkOutputs checks, before anything runs, that every output file given
+// on the command line can be written: --junitxml, --report-json,
+// --report-html and --events.
+func checkOutputs(cfg *config.Config) error {
+	for _, o := range []struct{ flag, path string }{
+		{"--junitxml", expandPath(cfg.JUnitXML)},
+		{"--report-json", cfg.ReportJSON},
+		{"--report-html", cfg.ReportHTML},
+		{"--events", cfg.Events},
+	} {
+		if o.path == "" || (o.flag == "--events" && o.path == "-") {
+			continue
+		}
+		if err := checkOutput(o.flag, o.path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOutput checks that the file at path can be written, as it will be
+// at the end of the run: its missing directories are created (pytest
+// creates them for --junitxml too), and the file is opened for writing
+// without changing it (removed again if it did not exist). The error is a
+// one-line usage error naming flag.
+func checkOutput(flag, path string) error {
+	fail := func(err error) error {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%s %s: %w", pe.Op, pe.Path, pe.Err)
+		}
+		return &config.UsageError{Msg: fmt.Sprintf("herd: %s %s: cannot be written: %v", flag, path, err)}
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return &config.UsageError{Msg: fmt.Sprintf("herd: %s %s: is a directory; it expects a file name", flag, path)}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fail(err)
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fail(err)
+	}
+	f.Close()
+	if errors.Is(statErr, os.ErrNotExist) {
+		os.Remove(path)
+	}
+	return nil
+}
+
+// expandPath expands a leading ~ and $VAR or ${VAR} in a --junitxml path,
+// as pytest's junitxml plugin does (an unset variable stays as written).
+func expandPath(p string) string {
+	if p == "" {
+		return p
+	}
+	p = os.Expand(p, func(name string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return "${" + name + "}"
+	})
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			p = home + p[1:]
+		}
+	}
+	return p
 }
 
 // openEvents opens the --events stream: stdout for "-", else the file at

@@ -70,8 +70,12 @@ type Config struct {
 	Queue      string
 	RunID      string
 	QueueLease time.Duration
-	// Version and Help are --version and --help.
-	Version, Help bool
+	// Version counts -V and --version (pytest's -VV says more); Help is
+	// --help.
+	Version int
+	Help    bool
+	// PythonFromEnv says Python came from HERD_PYTHON, not --python.
+	PythonFromEnv bool
 	// Notes are one-line remarks about accepted options that mean nothing to
 	// herd (xdist's --dist, for instance).
 	Notes []string
@@ -131,6 +135,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			}
 			c.ShutdownTimeout = time.Duration(f * float64(time.Second))
 		}
+		c.PythonFromEnv = c.Python != ""
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -160,7 +165,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		case "-h", "--help":
 			c.Help = true
 		case "--version":
-			c.Version = true
+			c.Version++
 		case "--numprocesses":
 			v, err := value(name)
 			if err != nil {
@@ -178,6 +183,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 				return nil, usage("herd: --python expects a path")
 			}
 			c.Python = v
+			c.PythonFromEnv = false
 		case "--timeout":
 			v, err := value(name)
 			if err != nil {
@@ -397,10 +403,17 @@ func (c *Config) short(a string, args []string, i int) (int, error) {
 				return 0, err
 			}
 			k = len(letters)
+		case (ch == 'x' || ch == 'h' || ch == 'V') && k+1 < len(letters) && !isLetter(letters[k+1]):
+			// pytest reads "-x1" as -x with an argument it does not
+			// take, and refuses it; its own error says so.
+			keep.WriteString(letters[k:])
+			k = len(letters)
 		case ch == 'x':
 			c.MaxFail, c.MaxFailFlag = 1, "-x"
 		case ch == 'h':
 			c.Help = true
+		case ch == 'V':
+			c.Version++
 		case ch == 'v':
 			c.Verbosity++
 			keep.WriteByte(ch)
@@ -428,6 +441,8 @@ func (c *Config) short(a string, args []string, i int) (int, error) {
 	}
 	return consumed, nil
 }
+
+func isLetter(b byte) bool { return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') }
 
 func (c *Config) setWorkers(v string) error {
 	if v == "auto" || v == "logical" {

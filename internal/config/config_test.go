@@ -25,7 +25,7 @@ func TestParse(t *testing.T) {
 		durations   int
 		python      string
 		help        bool
-		version     bool
+		version     int
 		note        string // substring of one of the notes
 	}
 	type testCase struct {
@@ -153,7 +153,12 @@ func TestParse(t *testing.T) {
 		{name: "--python beats HERD_PYTHON", argv: []string{"--python=/cli/python"}, env: map[string]string{"HERD_PYTHON": "/env/python"}, want: want{python: "/cli/python"}},
 		{name: "--help", argv: []string{"--help"}, want: want{help: true}},
 		{name: "-h", argv: []string{"-h"}, want: want{help: true}},
-		{name: "--version", argv: []string{"--version"}, want: want{version: true}},
+		{name: "--version", argv: []string{"--version"}, want: want{version: 1}},
+		{name: "-V", argv: []string{"-V"}, want: want{version: 1}},
+		{name: "-VV", argv: []string{"-VV"}, want: want{version: 2}},
+		{name: "-x1 goes to pytest, which refuses it", argv: []string{"-x1"}, want: want{args: []string{"-x1"}}},
+		{name: "-vx1 goes to pytest whole", argv: []string{"-vx1"}, want: want{verbosity: 1, args: []string{"-vx1"}}},
+		{name: "-x=1 goes to pytest", argv: []string{"-x=1"}, want: want{args: []string{"-x=1"}}},
 		{name: "--dist loadscope", argv: []string{"--dist", "loadscope"}, want: want{note: "--dist loadscope is accepted"}},
 		{name: "--dist=load", argv: []string{"--dist=load"}, want: want{note: "--dist load"}},
 		{name: "--max-worker-restart 2", argv: []string{"--max-worker-restart", "2"}, want: want{note: "--max-worker-restart is accepted and ignored"}},

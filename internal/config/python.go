@@ -32,9 +32,21 @@ type Candidate struct {
 }
 
 // NoPythonError lists every interpreter tried and why none would do.
-type NoPythonError struct{ Tried []Candidate }
+type NoPythonError struct {
+	Tried []Candidate
+	// Given names what chose the one interpreter tried: "--python" or
+	// "HERD_PYTHON"; empty when herd looked for one itself.
+	Given string
+}
 
 func (e *NoPythonError) Error() string {
+	if e.Given != "" && len(e.Tried) == 1 {
+		c := e.Tried[0]
+		if e.Given == "HERD_PYTHON" {
+			return fmt.Sprintf("herd: HERD_PYTHON=%s: %s; herd needs a Python that can import pytest 7.0 or newer", c.Path, c.Reason)
+		}
+		return fmt.Sprintf("herd: %s %s: %s; herd needs a Python that can import pytest 7.0 or newer", e.Given, c.Path, c.Reason)
+	}
 	var parts []string
 	for _, c := range e.Tried {
 		parts = append(parts, fmt.Sprintf("%s (%s)", c.Path, c.Reason))
@@ -44,7 +56,8 @@ func (e *NoPythonError) Error() string {
 }
 
 // FindPython returns the interpreter to use: explicit (from --python or
-// HERD_PYTHON) when given, else the first of the active virtualenv, ./.venv,
+// HERD_PYTHON; a refusal names --python, which the caller may change) when
+// given, else the first of the active virtualenv, ./.venv,
 // python3 and python on PATH that can import pytest 7.0 or newer.
 func FindPython(ctx context.Context, explicit, dir string, getenv func(string) string) (*Interpreter, error) {
 	if explicit != "" {
@@ -52,13 +65,13 @@ func FindPython(ctx context.Context, explicit, dir string, getenv func(string) s
 		if !strings.Contains(path, "/") {
 			p, err := exec.LookPath(path)
 			if err != nil {
-				return nil, &NoPythonError{Tried: []Candidate{{explicit, "not found on PATH"}}}
+				return nil, &NoPythonError{Tried: []Candidate{{explicit, "not found on PATH"}}, Given: "--python"}
 			}
 			path = p
 		}
 		in, reason := probe(ctx, path)
 		if in == nil {
-			return nil, &NoPythonError{Tried: []Candidate{{explicit, reason}}}
+			return nil, &NoPythonError{Tried: []Candidate{{explicit, reason}}, Given: "--python"}
 		}
 		return in, nil
 	}

@@ -107,8 +107,10 @@ func TestFindPythonExplicit(t *testing.T) {
 		if !strings.Contains(msg, explicit) || !strings.Contains(msg, tc.wantReason) {
 			t.Fatalf("error %q should name %s and say %q", msg, explicit, tc.wantReason)
 		}
-		if !strings.Contains(msg, "--python") {
-			t.Errorf("error %q should tell the user about --python", msg)
+		// One line that names the option; no advice to pass the option
+		// the user just passed.
+		if !strings.HasPrefix(msg, "herd: --python "+explicit+": ") || strings.Contains(msg, "pass --python") || strings.Contains(msg, "\n") {
+			t.Errorf("error %q should be one line starting %q, without advice to pass --python", msg, "herd: --python "+explicit+": ")
 		}
 	}
 	for _, tc := range []testCase{

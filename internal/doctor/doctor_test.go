@@ -43,23 +43,23 @@ func TestWriteText(t *testing.T) {
 	want := `test_a.py
   test_a.py::test_env: changes os.environ [environ]
     test_a.py:4: os.environ["X"] = "1"
-    herd runs it exclusive: add @pytest.mark.parallel_unsafe
+    not exclusive unless marked: add @pytest.mark.parallel_unsafe (herd then runs it with nothing else running)
   test_a.py::TestC::test_fixture: installs a signal handler in fixture usr1 [signal]
     conftest.py:9: signal.signal(signal.SIGUSR1, h)
-    herd runs it exclusive: add @pytest.mark.parallel_unsafe
+    not exclusive unless marked: add @pytest.mark.parallel_unsafe (herd then runs it with nothing else running)
   test_a.py::TestC::test_fixture: forks its process in _spawn [fork]
     test_a.py:20: os.fork()
-    herd runs it isolated: add @pytest.mark.isolated
+    not isolated unless marked: add @pytest.mark.isolated (herd then runs it in a fresh worker process of its own)
 
 test_b.py
   test_b.py (at import): changes sys.path [sys_path]
     test_b.py:2: sys.path.insert(0, "x")
-    herd runs it exclusive: add pytestmark = pytest.mark.parallel_unsafe to the module
+    not exclusive unless marked: add pytestmark = pytest.mark.parallel_unsafe to the module (herd then runs its tests with nothing else running)
 
 conftest.py
   conftest.py::stale (fixture; no test found requests it): starts a thread it does not join [thread]
     conftest.py:15: t.start()
-    herd runs it isolated: add @pytest.mark.isolated to the tests that use it
+    not isolated unless marked: add @pytest.mark.isolated to the tests that use it (herd then runs each in a fresh worker process of its own)
 
 crashed only beside other tests in earlier runs
   test_c.py::test_crashy

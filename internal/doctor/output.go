@@ -65,18 +65,29 @@ func writeFinding(w io.Writer, f Finding) {
 		what += " in " + f.Via
 	}
 	head := f.NodeID
-	advice := "add " + f.Marker
+	// herd applies the policy only to a marked test: say so, and what
+	// the marker makes herd do.
+	advice := fmt.Sprintf("not %s unless marked: add %s", f.Policy, f.Marker)
+	them := "it"
 	switch f.Scope {
 	case ScopeModule:
 		head += " (at import)"
 		advice += " to the module"
+		them = "its tests"
 	case ScopeFixture:
 		head += " (fixture; no test found requests it)"
 		advice += " to the tests that use it"
+		them = "each"
+	}
+	switch f.Policy {
+	case Isolated:
+		advice += fmt.Sprintf(" (herd then runs %s in a fresh worker process of its own)", them)
+	case Exclusive:
+		advice += fmt.Sprintf(" (herd then runs %s with nothing else running)", them)
 	}
 	fmt.Fprintf(w, "  %s: %s [%s]\n", head, what, f.Kind)
 	fmt.Fprintf(w, "    %s:%d: %s\n", f.File, f.Line, f.Evidence)
-	fmt.Fprintf(w, "    herd runs it %s: %s\n", f.Policy, advice)
+	fmt.Fprintf(w, "    %s\n", advice)
 }
 
 // ClosingLine says in one line what was found, as in

@@ -209,6 +209,9 @@ type Message struct {
 	// are not sent; PassedDurations holds their durations in that order.
 	PassedPhases    string    `json:"pp,omitempty"`
 	PassedDurations []float64 `json:"pd,omitempty"`
+	// Props are the test's user properties (record_property), name and
+	// value, in the order recorded.
+	Props [][2]string `json:"props,omitempty"`
 
 	// dropped: tests the worker will not run after a stop; missing:
 	// tests it could not collect.
@@ -238,6 +241,22 @@ type Options struct {
 	Capture string  `json:"capture"`
 	// FailedFirst is pytest's --ff.
 	FailedFirst bool `json:"failedfirst"`
+	// JUnit holds pytest's junitxml settings; nil from a worker that
+	// sent none.
+	JUnit *JUnit `json:"junit,omitempty"`
+}
+
+// JUnit is pytest's junitxml settings as a worker's session reads them:
+// the ini options junit_suite_name, junit_logging,
+// junit_log_passing_tests, junit_duration_report and junit_family (-o
+// overrides included) and --junit-prefix.
+type JUnit struct {
+	SuiteName       string `json:"suite_name"`
+	Logging         string `json:"logging"`
+	LogPassingTests bool   `json:"log_passing_tests"`
+	DurationReport  string `json:"duration_report"`
+	Family          string `json:"family"`
+	Prefix          string `json:"prefix"`
 }
 
 // TestInfo is one collected test.

@@ -229,6 +229,7 @@ def _options(config):
         "durations": durations,
         "durations_min": num("durations_min", 0.005),
         "junitxml": getattr(opt, "xmlpath", None) or "",
+        "junit": _junit_options(config),
         "continue_on_collection_errors": bool(getattr(opt, "continue_on_collection_errors", False)),
         "timeout": num("timeout", 0),
         "capture": getattr(opt, "capture", "fd") or "fd",
@@ -249,6 +250,28 @@ def _maxfail(config):
         return int(getattr(config.option, "maxfail", 0) or 0)
     except (TypeError, ValueError):
         return 0
+
+
+def _junit_options(config):
+    """pytest's junitxml settings as this session reads them (ini options,
+    -o overrides, --junit-prefix): herd writes the JUnit report pytest's
+    junitxml plugin would have written."""
+
+    def ini(name, default):
+        try:
+            return config.getini(name)
+        except (ValueError, KeyError):
+            # The junitxml plugin is off (-p no:junitxml).
+            return default
+
+    return {
+        "suite_name": str(ini("junit_suite_name", "pytest")),
+        "logging": str(ini("junit_logging", "no")),
+        "log_passing_tests": bool(ini("junit_log_passing_tests", True)),
+        "duration_report": str(ini("junit_duration_report", "total")),
+        "family": str(ini("junit_family", "xunit2")),
+        "prefix": getattr(config.option, "junitprefix", None) or "",
+    }
 
 
 def _reruns_of(item):
@@ -1249,6 +1272,10 @@ class WorkerPlugin:
             done = {"t": "done", "id": nodeid, "dur": dur}
             if self.passed_phases:
                 done["pp"], done["pd"] = self.passed_phases, self.passed_durs
+            props = getattr(item, "user_properties", None)
+            if props:
+                # record_property's pairs, for herd's JUnit report.
+                done["props"] = [[_cut(str(k), MAX_LINE), _cut(str(v))] for k, v in props]
             found = leaks.check(session, before)
             if found:
                 done["leaks"] = found

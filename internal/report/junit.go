@@ -4,50 +4,74 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"path"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/herd-run/herd/internal/result"
 )
 
-// JUnitOptions holds what a JUnit report needs beyond the run; the host name
-// and time are passed in so the output is deterministic.
+// JUnitOptions holds what a JUnit report needs beyond the run: pytest's
+// junitxml settings, and the host name and time, passed in so the output is
+// deterministic.
 type JUnitOptions struct {
-	// SuiteName names the testsuite; empty means "pytest", like pytest's
-	// junit_suite_name default.
-	SuiteName string
-	Hostname  string
+	// JUnit is pytest's junitxml settings (junit_suite_name,
+	// junit_logging, junit_log_passing_tests, junit_duration_report,
+	// junit_family, --junit-prefix); the zero value is pytest's defaults.
+	result.JUnit
+	Hostname string
 	// Timestamp is when the run started.
 	Timestamp time.Time
 }
 
-// WriteJUnit writes run as JUnit XML in the shape pytest's --junitxml writes
-// with its default xunit2 family: one testsuite holding a testcase per
-// collection error and per test, in run order. Characters XML cannot hold
-// (control characters, invalid UTF-8) are shown as "#xNN" as pytest does.
+// WriteJUnit writes run as JUnit XML as pytest's --junitxml writes it
+// (pytest 7's junitxml plugin): one testsuite holding a testcase per
+// collection error, per module skipped at collection, and per test, in run
+// order, with a second testcase for a teardown error that follows a
+// failure. junit_logging chooses the captured output written (none by
+// default), junit_family xunit1 adds the file and line attributes, and
+// junit_duration_report=call times only the call. herd's own outcomes
+// (crashed, timeout) are failures whose message names the outcome; a test
+// that never ran is skipped with type herd.not_run. Characters XML cannot
+// hold (control characters, invalid UTF-8) are shown as "#xNN" as pytest
+// does.
 func WriteJUnit(w io.Writer, run *result.Run, opts JUnitOptions) error {
+	jw := &junitWriter{opts: opts, run: run}
 	name := opts.SuiteName
 	if name == "" {
 		name = "pytest"
 	}
-	counts := run.Summary()
-	failures := counts[result.Failed] + counts[result.Crashed] + counts[result.Timeout]
-	skipped := counts[result.Skipped] + counts[result.XFailed] + counts[result.NotRun] + counts[result.Interrupted]
+	for _, ce := range run.CollectionErrors {
+		jc := jw.newCase(ce.Path, "", 0)
+		jc.element("error", "collection failure", "", ce.Message)
+		jw.add(jc)
+	}
+	// pytest writes what collection reported before any test.
+	for _, t := range run.Tests {
+		if isCollectionSkip(t) {
+			jc := jw.newCase(t.NodeID, "", 0)
+			jc.element("skipped", "collection skipped", "", jw.collectionSkipText(t))
+			jw.add(jc)
+		}
+	}
+	for _, t := range run.Tests {
+		if !isCollectionSkip(t) {
+			jw.test(t)
+		}
+	}
 
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>`)
 	b.WriteString("<testsuites>")
+	st := jw.stats
 	fmt.Fprintf(&b, `<testsuite name="%s" errors="%d" failures="%d" skipped="%d" tests="%d" time="%.3f" timestamp="%s" hostname="%s">`,
-		xmlAttr(name), errorCount(run), failures, skipped, len(run.Tests)+len(run.CollectionErrors),
+		xmlAttr(name), st.errors, st.failures, st.skipped, st.passed+st.failures+st.skipped+st.errors-st.doubleFail,
 		run.Duration.Seconds(), xmlAttr(isoTimestamp(opts.Timestamp)), xmlAttr(opts.Hostname))
-	for _, ce := range run.CollectionErrors {
-		jc := newJUnitCase(ce.Path, 0)
-		jc.element("error", "collection failure", "", ce.Message)
-		jc.writeTo(&b)
-	}
-	for _, t := range run.Tests {
-		writeJUnitTest(&b, t)
+	for _, jc := range jw.cases {
+		jc.writeTo(&b, jw.xunit1())
 	}
 	b.WriteString("</testsuite></testsuites>")
 	if _, err := w.Write(b.Bytes()); err != nil {
@@ -56,39 +80,189 @@ func WriteJUnit(w io.Writer, run *result.Run, opts JUnitOptions) error {
 	return nil
 }
 
-// writeJUnitTest writes the testcase of t, and one more testcase for each
-// extra error phase, as pytest opens a new testcase for a teardown error.
-func writeJUnitTest(b *bytes.Buffer, t *result.Test) {
-	jc := newJUnitCase(t.NodeID, t.Duration)
-	switch t.Outcome {
-	case result.Failed:
-		jc.element("failure", firstNonEmpty(t.Message, t.Longrepr), "", t.Longrepr)
-	case result.Error:
-		jc.element("error", phaseErrorMessage(errorPhase(t), firstNonEmpty(t.Message, t.Longrepr)), "", t.Longrepr)
-	case result.Skipped:
-		reason := strings.TrimPrefix(t.Message, "Skipped: ")
-		text := t.Longrepr
-		if text == "" && t.File != "" {
-			text = fmt.Sprintf("%s:%d: %s", t.File, t.Line, reason)
+// junitStats counts what pytest's LogXML counts: the passed calls and the
+// failure, error and skipped elements written, and the tests that got a
+// second testcase for a teardown error after a failure.
+type junitStats struct {
+	passed, failures, errors, skipped, doubleFail int
+}
+
+// junitWriter builds the testcases of one report.
+type junitWriter struct {
+	opts  JUnitOptions
+	run   *result.Run
+	cases []*junitCase
+	stats junitStats
+}
+
+// add appends a finished testcase and counts its elements as pytest does.
+func (jw *junitWriter) add(jc *junitCase) {
+	jw.stats.failures += jc.counts["failure"]
+	jw.stats.errors += jc.counts["error"]
+	jw.stats.skipped += jc.counts["skipped"]
+	jw.cases = append(jw.cases, jc)
+}
+
+func (jw *junitWriter) xunit1() bool {
+	return jw.opts.Family == "xunit1" || jw.opts.Family == "legacy"
+}
+
+// newCase starts a testcase named after nodeid, with --junit-prefix.
+func (jw *junitWriter) newCase(nodeid, file string, line int) *junitCase {
+	jc := newJUnitCase(nodeid, 0)
+	if p := jw.opts.Prefix; p != "" {
+		if jc.classname == "" {
+			jc.classname = p
+		} else {
+			jc.classname = p + "." + jc.classname
 		}
-		jc.element("skipped", reason, "pytest.skip", text)
+	}
+	// xunit1's file and line: the test's location (line 0-based, as
+	// pytest's report location has it); a collector has no line.
+	jc.file, jc.line = file, line-1
+	if file == "" {
+		jc.file = splitNodeID(nodeid)[0]
+	}
+	return jc
+}
+
+// duration is the testcase time for the given phases (0 setup, 1 call, 2
+// teardown) under junit_duration_report: total counts them all, call only
+// the call.
+func (jw *junitWriter) duration(t *result.Test, phases ...int) time.Duration {
+	var d time.Duration
+	switch jw.opts.DurationReport {
+	case "", "total":
+		if len(phases) == 3 {
+			return t.Duration
+		}
+		if t.PhaseDurations == [3]time.Duration{} {
+			// A test read back from a JSON report has only its total:
+			// the call's testcase gets it.
+			if slices.Contains(phases, 1) {
+				return t.Duration
+			}
+			return 0
+		}
+		for _, p := range phases {
+			d += t.PhaseDurations[p]
+		}
+	case "setup", "call", "teardown":
+		p := map[string]int{"setup": 0, "call": 1, "teardown": 2}[jw.opts.DurationReport]
+		for _, q := range phases {
+			if q == p {
+				d += t.PhaseDurations[p]
+			}
+		}
+	}
+	return d
+}
+
+// logPassing is junit_log_passing_tests: the output of a phase that
+// passed is written.
+func (jw *junitWriter) logPassing() bool { return !jw.opts.NoLogPassing }
+
+// test adds the testcase (or two) of one test, following pytest's
+// LogXML.pytest_runtest_logreport for the reports the test's outcome
+// stands for.
+func (jw *junitWriter) test(t *result.Test) {
+	jc := jw.newCase(t.NodeID, t.File, t.Line)
+	jc.duration = jw.duration(t, 0, 1, 2)
+	// pytest adds the properties to the testcase open at teardown.
+	defer func() { jc.properties = t.Properties }()
+	out := t.Output
+	if out == nil {
+		out = t.Sections
+	}
+	// The teardown report, which passed unless an error came from it,
+	// holds the output of every phase.
+	teardownOut := func(failed bool) {
+		if failed || jw.logPassing() {
+			jc.captured(jw.opts.Logging, out)
+		}
+	}
+	switch t.Outcome {
+	case result.Passed, result.XPassed, result.Flaky:
+		jw.stats.passed++
+		teardownOut(false)
+	case result.Failed:
+		jc.element("failure", xmlMessage(t.Message, t.Longrepr), "", pyStrip(t.Longrepr))
+		if !jw.logPassing() {
+			jc.captured(jw.opts.Logging, phaseSections(out, "setup", "call"))
+		}
+		if len(t.Extra) == 0 {
+			teardownOut(false)
+			break
+		}
+		// pytest closes the failed testcase and opens another for the
+		// teardown error.
+		jc.duration = jw.duration(t, 0, 1)
+		jw.attempts(jc, t)
+		jw.add(jc)
+		jw.stats.doubleFail++
+		jc = jw.newCase(t.NodeID, t.File, t.Line)
+		jc.duration = jw.duration(t, 2)
+		for _, x := range t.Extra {
+			jc.element("error", phaseErrorMessage("teardown", xmlMessage(x.Message, x.Longrepr)), "", pyStrip(x.Longrepr))
+			xo := x.Sections
+			if t.Output != nil {
+				xo = t.Output
+			}
+			jc.captured(jw.opts.Logging, xo)
+		}
+		jw.add(jc)
+		return
+	case result.Error:
+		when := t.When
+		if when == "" {
+			when = errorPhase(t)
+		}
+		if when == "teardown" {
+			// The call passed (pytest counts it), then teardown failed.
+			jw.stats.passed++
+			jc.element("error", phaseErrorMessage("teardown", xmlMessage(t.Message, t.Longrepr)), "", pyStrip(t.Longrepr))
+			teardownOut(true)
+			break
+		}
+		jc.element("error", phaseErrorMessage("setup", xmlMessage(t.Message, t.Longrepr)), "", pyStrip(t.Longrepr))
+		for _, x := range t.Extra {
+			jc.element("error", phaseErrorMessage("teardown", xmlMessage(x.Message, x.Longrepr)), "", pyStrip(x.Longrepr))
+		}
+		teardownOut(len(t.Extra) > 0)
+	case result.Skipped:
+		jc.element("skipped", t.Message, "pytest.skip", jw.skipText(t))
+		// The skip's own report, then the teardown's.
+		if t.When == "setup" {
+			jc.captured(jw.opts.Logging, phaseSections(out, "setup"))
+		} else {
+			jc.captured(jw.opts.Logging, phaseSections(out, "setup", "call"))
+		}
+		teardownOut(false)
 	case result.XFailed:
 		jc.element("skipped", strings.TrimPrefix(t.Message, "reason: "), "pytest.xfail", "")
+		teardownOut(false)
 	case result.Crashed:
 		msg := "worker crashed"
 		if cause := crashCause(t.Crash); cause != "" {
 			msg += ": " + cause
 		}
 		jc.element("failure", msg, "", crashText(t))
+		jc.captured(jw.opts.Logging, t.Sections)
 	case result.Timeout:
 		jc.element("failure", timeoutMessage(t), "", crashText(t))
-	case result.NotRun:
-		jc.element("skipped", failureMessage(t), "herd.not_run", "")
-	case result.Interrupted:
-		jc.element("skipped", failureMessage(t), "herd.interrupted", "")
+		jc.captured(jw.opts.Logging, t.Sections)
+	default:
+		// not_run, and any outcome of herd's own a later herd adds.
+		jc.element("skipped", failureMessage(t), "herd."+string(t.Outcome), "")
 	}
-	// Earlier tries of a retried test, as Maven Surefire writes reruns:
-	// flakyFailure when the test passed in the end, rerunFailure when not.
+	jw.attempts(jc, t)
+	jw.add(jc)
+}
+
+// attempts adds the earlier tries of a retried test, as Maven Surefire
+// writes reruns: flakyFailure when the test passed in the end,
+// rerunFailure when not.
+func (jw *junitWriter) attempts(jc *junitCase, t *result.Test) {
 	tag := "rerunFailure"
 	if t.Outcome == result.Flaky {
 		tag = "flakyFailure"
@@ -100,15 +274,119 @@ func writeJUnitTest(b *bytes.Buffer, t *result.Test) {
 		}
 		jc.element(tag, firstNonEmpty(a.Message, string(a.Outcome)), string(a.Outcome), text)
 	}
-	jc.captured(t.Sections)
-	jc.writeTo(b)
+}
 
-	for _, p := range t.Extra {
-		ec := newJUnitCase(t.NodeID, 0)
-		ec.element("error", phaseErrorMessage(p.When, firstNonEmpty(p.Message, p.Longrepr)), "", p.Longrepr)
-		ec.captured(p.Sections)
-		ec.writeTo(b)
+// skipText is the text of a skipped element as pytest writes it:
+// "path:lineno: reason", the path absolute (herd's skip line has it
+// relative to the directory pytest was started in).
+func (jw *junitWriter) skipText(t *result.Test) string {
+	if t.Longrepr == "" && t.File != "" {
+		return fmt.Sprintf("%s:%d: %s", jw.absPath(t.File), t.Line, t.Message)
 	}
+	p, line, reason, ok := skipLocation(t.Longrepr)
+	if !ok {
+		return t.Longrepr
+	}
+	return fmt.Sprintf("%s:%d: %s", jw.absPath(p), line, reason)
+}
+
+// collectionSkipText is the text of a module skipped at collection, as
+// pytest writes it: the repr of its (path, lineno, message) tuple.
+func (jw *junitWriter) collectionSkipText(t *result.Test) string {
+	p, line, reason, ok := skipLocation(t.Longrepr)
+	if !ok {
+		return t.Longrepr
+	}
+	return fmt.Sprintf("(%s, %d, %s)", pyRepr(jw.absPath(p)), line, pyRepr("Skipped: "+reason))
+}
+
+// absPath makes a path relative to the invocation directory absolute, as
+// pytest's skip reports hold it.
+func (jw *junitWriter) absPath(p string) string {
+	dir := jw.run.Info.InvocationDir
+	if dir == "" {
+		dir = jw.run.Info.Rootdir
+	}
+	if dir == "" || path.IsAbs(p) {
+		return p
+	}
+	return path.Join(dir, p)
+}
+
+// isCollectionSkip tells a module skipped at collection time, which a run
+// holds as a skipped entry named by a path rather than a test's nodeid.
+func isCollectionSkip(t *result.Test) bool {
+	return t.Outcome == result.Skipped && t.Worker == "" && !strings.Contains(t.NodeID, "::")
+}
+
+// phaseSections keeps the sections captured in the given phases: what the
+// report of the last of them holds.
+func phaseSections(sections []result.Section, phases ...string) []result.Section {
+	var out []result.Section
+	for _, s := range sections {
+		for _, p := range phases {
+			if strings.HasSuffix(s.Title, " "+p) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// xmlMessage is the message attribute of a failure or error: the
+// exception's one line, else the whole representation, as pytest takes
+// reprcrash.message or str(longrepr).
+func xmlMessage(message, longrepr string) string {
+	if message != "" {
+		return message
+	}
+	return pyStrip(longrepr)
+}
+
+// pyStrip strips white space from both ends as Python's str.strip does:
+// pytest writes str(longrepr), which is stripped.
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
+	})
+}
+
+// pyRepr is Python's repr of a str: single quotes unless the text holds a
+// single quote and no double quote, and backslash escapes for what is not
+// printable.
+func pyRepr(s string) string {
+	quote := byte('\'')
+	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
+		quote = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(quote)
+	for _, r := range s {
+		switch {
+		case r == '\\' || r == rune(quote):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case !unicode.IsPrint(r) && r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case !unicode.IsPrint(r) && r < 0x10000:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case !unicode.IsPrint(r):
+			fmt.Fprintf(&b, `\U%08x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(quote)
+	return b.String()
 }
 
 // phaseErrorMessage is pytest's message for an error outside the call:
@@ -147,8 +425,16 @@ func firstNonEmpty(a, b string) string {
 // junitCase collects the XML of one testcase element.
 type junitCase struct {
 	classname, name string
-	duration        time.Duration
-	children        strings.Builder
+	// file and line are xunit1's location attributes; line is 0-based,
+	// -1 for none.
+	file     string
+	line     int
+	duration time.Duration
+	children strings.Builder
+	// counts counts the child elements by tag, as pytest's stats do.
+	counts map[string]int
+	// properties are written first, in a <properties> element.
+	properties []result.Property
 }
 
 // newJUnitCase names a testcase from a nodeid as pytest does: the path with
@@ -160,6 +446,7 @@ func newJUnitCase(nodeid string, d time.Duration) *junitCase {
 	return &junitCase{
 		classname: strings.Join(names[:len(names)-1], "."),
 		name:      names[len(names)-1],
+		line:      -1,
 		duration:  d,
 	}
 }
@@ -167,6 +454,10 @@ func newJUnitCase(nodeid string, d time.Duration) *junitCase {
 // element adds a child such as <failure message="...">text</failure>; typ
 // is the type attribute, left out when empty.
 func (c *junitCase) element(tag, message, typ, text string) {
+	if c.counts == nil {
+		c.counts = make(map[string]int)
+	}
+	c.counts[tag]++
 	c.children.WriteString("<" + tag)
 	if typ != "" {
 		c.children.WriteString(` type="` + xmlAttr(typ) + `"`)
@@ -179,36 +470,68 @@ func (c *junitCase) element(tag, message, typ, text string) {
 	c.children.WriteString(">" + xmlText(text) + "</" + tag + ">")
 }
 
-// captured adds the captured output sections: stderr sections go to
-// system-err, everything else (stdout, log) to system-out. Each section is
-// headed by its title centred in dashes, as pytest's junit_logging writes.
-func (c *junitCase) captured(sections []result.Section) {
-	var out, errOut strings.Builder
-	for _, s := range sections {
-		block := center(" "+s.Title+" ", 80, "-") + "\n" + s.Content + "\n"
-		if strings.Contains(strings.ToLower(s.Title), "stderr") {
-			errOut.WriteString(block)
-		} else {
-			out.WriteString(block)
+// captured writes a report's captured output as pytest's junit_logging
+// says: "no" (the default) nothing; "log", "system-out", "system-err",
+// "out-err" and "all" the captured log, stdout and stderr, each under a
+// header, in <system-out> and <system-err>. As pytest does, a chosen kind
+// is written even when nothing was captured.
+func (c *junitCase) captured(logging string, sections []result.Section) {
+	if logging == "" || logging == "no" {
+		return
+	}
+	content := func(prefix, header string) string {
+		var b strings.Builder
+		for _, s := range sections {
+			if strings.HasPrefix(s.Title, prefix) {
+				b.WriteString(s.Content)
+			}
 		}
+		return center(header, 80, "-") + "\n" + b.String() + "\n"
 	}
-	if out.Len() > 0 {
-		c.children.WriteString("<system-out>" + xmlText(out.String()) + "</system-out>")
+	write := func(tag, text string) {
+		c.children.WriteString("<" + tag + ">" + xmlText(text) + "</" + tag + ">")
 	}
-	if errOut.Len() > 0 {
-		c.children.WriteString("<system-err>" + xmlText(errOut.String()) + "</system-err>")
+	all := ""
+	if logging == "log" || logging == "all" {
+		all = content("Captured log", " Captured Log ")
+	}
+	if logging == "system-out" || logging == "out-err" || logging == "all" {
+		write("system-out", all+content("Captured stdout", " Captured Out "))
+		all = ""
+	}
+	if logging == "system-err" || logging == "out-err" || logging == "all" {
+		write("system-err", all+content("Captured stderr", " Captured Err "))
+		all = ""
+	}
+	if all != "" {
+		write("system-out", all)
 	}
 }
 
 // writeTo writes the testcase element, self-closed when it has no children
-// as ElementTree writes it.
-func (c *junitCase) writeTo(b *bytes.Buffer) {
-	fmt.Fprintf(b, `<testcase classname="%s" name="%s" time="%.3f"`, xmlAttr(c.classname), xmlAttr(c.name), c.duration.Seconds())
-	if c.children.Len() == 0 {
+// as ElementTree writes it; xunit1 adds the file and line attributes.
+func (c *junitCase) writeTo(b *bytes.Buffer, xunit1 bool) {
+	fmt.Fprintf(b, `<testcase classname="%s" name="%s"`, xmlAttr(c.classname), xmlAttr(c.name))
+	if xunit1 {
+		fmt.Fprintf(b, ` file="%s"`, xmlAttr(c.file))
+		if c.line >= 0 {
+			fmt.Fprintf(b, ` line="%d"`, c.line)
+		}
+	}
+	fmt.Fprintf(b, ` time="%.3f"`, c.duration.Seconds())
+	if c.children.Len() == 0 && len(c.properties) == 0 {
 		b.WriteString(" />")
 		return
 	}
-	b.WriteString(">" + c.children.String() + "</testcase>")
+	b.WriteString(">")
+	if len(c.properties) > 0 {
+		b.WriteString("<properties>")
+		for _, p := range c.properties {
+			fmt.Fprintf(b, `<property name="%s" value="%s" />`, xmlAttr(p.Name), xmlAttr(p.Value))
+		}
+		b.WriteString("</properties>")
+	}
+	b.WriteString(c.children.String() + "</testcase>")
 }
 
 // isoTimestamp formats t as Python's datetime.isoformat does for a naive
@@ -236,7 +559,8 @@ func xmlVisible(s string) string {
 			b.WriteRune(r)
 		case r < 0x20:
 			fmt.Fprintf(&b, "#x%02X", r)
-		case r == 0xfffe || r == 0xffff:
+		case r == 0xfffe || r == 0xffff || r > 0xffff:
+			// pytest's pattern of valid characters stops at U+FFFD.
 			fmt.Fprintf(&b, "#x%04X", r)
 		default:
 			b.WriteString(s[i : i+size])

@@ -166,11 +166,155 @@ func TestWriteJUnitElements(t *testing.T) {
 	if teardown.Error == nil || teardown.Error.Message != `failed on teardown with "OSError: cleanup"` {
 		t.Errorf("teardown error testcase = %+v", teardown)
 	}
-	fail := byName["test_fail"][0]
-	wantOut := "----------------------------- Captured stdout call -----------------------------\nhello out\n\n"
-	wantErr := "----------------------------- Captured stderr call -----------------------------\nhello err\n\n"
-	if fail.SystemOut != wantOut || fail.SystemErr != wantErr {
-		t.Errorf("captured output:\nsystem-out %q\nwant       %q\nsystem-err %q\nwant       %q", fail.SystemOut, wantOut, fail.SystemErr, wantErr)
+	// junit_logging defaults to "no": no captured output.
+	if fail := byName["test_fail"][0]; fail.SystemOut != "" || fail.SystemErr != "" {
+		t.Errorf("captured output written under junit_logging=no: %q %q", fail.SystemOut, fail.SystemErr)
+	}
+	// pytest writes str(longrepr), which is stripped.
+	if text := byName["test_fail"][0].Failure.Text; strings.HasPrefix(text, "\n") || strings.HasSuffix(text, "\n") {
+		t.Errorf("failure text not stripped: %q", text)
+	}
+}
+
+// TestWriteJUnitLogging checks what each junit_logging value writes, as
+// pytest's _NodeReporter.write_captured_output does: for a failed test with
+// junit_log_passing_tests on, the output of all its phases (its teardown
+// report's), each kind under its header.
+func TestWriteJUnitLogging(t *testing.T) {
+	sections := []result.Section{
+		{Title: "Captured stdout setup", Content: "set out\n"},
+		{Title: "Captured stdout call", Content: "call out\n"},
+		{Title: "Captured stderr call", Content: "call err\n"},
+		{Title: "Captured log call", Content: "WARNING  x:t.py:3 careful"},
+	}
+	out := "--------------------------------- Captured Out ---------------------------------\nset out\ncall out\n\n"
+	errs := "--------------------------------- Captured Err ---------------------------------\ncall err\n\n"
+	logs := "--------------------------------- Captured Log ---------------------------------\nWARNING  x:t.py:3 careful\n"
+	tests := []struct {
+		logging, systemOut, systemErr string
+	}{
+		{"", "", ""},
+		{"no", "", ""},
+		{"log", logs, ""},
+		{"system-out", out, ""},
+		{"system-err", "", errs},
+		{"out-err", out, errs},
+		{"all", logs + out, errs},
+	}
+	for _, tt := range tests {
+		t.Run("logging="+tt.logging, func(t *testing.T) {
+			run := &result.Run{Tests: []*result.Test{{
+				NodeID: "t.py::test_f", Outcome: result.Failed, When: "call", Message: "boom", Longrepr: "E boom",
+				Sections: sections[:3], Output: sections,
+			}}}
+			opts := junitOpts()
+			opts.Logging = tt.logging
+			suite, _ := decodeJUnit(t, run, opts)
+			c := suite.Cases[0]
+			if c.SystemOut != tt.systemOut || c.SystemErr != tt.systemErr {
+				t.Errorf("system-out %q\nwant       %q\nsystem-err %q\nwant       %q", c.SystemOut, tt.systemOut, c.SystemErr, tt.systemErr)
+			}
+		})
+	}
+}
+
+// TestWriteJUnitLogPassing: with junit_log_passing_tests = false a passed
+// test's output is left out, and a failed test gets the output of its call
+// report (setup and call), not its teardown's.
+func TestWriteJUnitLogPassing(t *testing.T) {
+	all := []result.Section{
+		{Title: "Captured stdout call", Content: "call out\n"},
+		{Title: "Captured stdout teardown", Content: "td out\n"},
+	}
+	run := &result.Run{Tests: []*result.Test{
+		{NodeID: "t.py::test_p", Outcome: result.Passed, When: "call", Output: all},
+		{NodeID: "t.py::test_f", Outcome: result.Failed, When: "call", Message: "boom", Longrepr: "E boom", Output: all},
+	}}
+	opts := junitOpts()
+	opts.Logging = "system-out"
+	opts.NoLogPassing = true
+	suite, _ := decodeJUnit(t, run, opts)
+	if got := suite.Cases[0].SystemOut; got != "" {
+		t.Errorf("passed test's output written: %q", got)
+	}
+	want := "--------------------------------- Captured Out ---------------------------------\ncall out\n\n"
+	if got := suite.Cases[1].SystemOut; got != want {
+		t.Errorf("failed test's system-out %q, want %q", got, want)
+	}
+}
+
+// TestWriteJUnitSettings checks junit_family, junit_suite_name,
+// --junit-prefix and junit_duration_report, byte for byte against what
+// pytest 7.2.1 writes for the same tests.
+func TestWriteJUnitSettings(t *testing.T) {
+	run := &result.Run{
+		Info: result.Info{InvocationDir: "/src/p"},
+		Tests: []*result.Test{
+			{NodeID: "pkg/test_a.py::TestC::test_x", File: "pkg/test_a.py", Line: 12, Outcome: result.Passed, When: "call",
+				Duration: ms(1500), PhaseDurations: [3]time.Duration{ms(1000), ms(300), ms(200)}},
+			{NodeID: "pkg/test_a.py::test_s", File: "pkg/test_a.py", Line: 20, Outcome: result.Skipped, When: "setup",
+				Longrepr: "pkg/test_a.py:21: no luck", Message: "no luck"},
+			{NodeID: "test_m.py", Outcome: result.Skipped, Longrepr: "test_m.py:3: it's off", Message: "it's off"},
+		},
+		CollectionErrors: []result.CollectionError{{Path: "test_bad.py", Message: "E   ImportError"}},
+	}
+	tests := []struct {
+		name string
+		opts result.JUnit
+		want string
+	}{
+		{"defaults", result.JUnit{}, `<testsuite name="pytest" errors="1" failures="0" skipped="2" tests="4" time="0.000" timestamp="2026-01-02T03:04:05" hostname="">` +
+			`<testcase classname="" name="test_bad" time="0.000"><error message="collection failure">E   ImportError</error></testcase>` +
+			`<testcase classname="" name="test_m" time="0.000"><skipped message="collection skipped">('/src/p/test_m.py', 3, "Skipped: it's off")</skipped></testcase>` +
+			`<testcase classname="pkg.test_a.TestC" name="test_x" time="1.500" />` +
+			`<testcase classname="pkg.test_a" name="test_s" time="0.000"><skipped type="pytest.skip" message="no luck">/src/p/pkg/test_a.py:21: no luck</skipped></testcase>`},
+		{"xunit1 prefix call", result.JUnit{Family: "xunit1", Prefix: "PFX", DurationReport: "call", SuiteName: "mine"},
+			`<testsuite name="mine" errors="1" failures="0" skipped="2" tests="4" time="0.000" timestamp="2026-01-02T03:04:05" hostname="">` +
+				`<testcase classname="PFX" name="test_bad" file="test_bad.py" time="0.000"><error message="collection failure">E   ImportError</error></testcase>` +
+				`<testcase classname="PFX" name="test_m" file="test_m.py" time="0.000"><skipped message="collection skipped">('/src/p/test_m.py', 3, "Skipped: it's off")</skipped></testcase>` +
+				`<testcase classname="PFX.pkg.test_a.TestC" name="test_x" file="pkg/test_a.py" line="11" time="0.300" />` +
+				`<testcase classname="PFX.pkg.test_a" name="test_s" file="pkg/test_a.py" line="19" time="0.000"><skipped type="pytest.skip" message="no luck">/src/p/pkg/test_a.py:21: no luck</skipped></testcase>`},
+		{"legacy is xunit1", result.JUnit{Family: "legacy"}, `<testcase classname="pkg.test_a.TestC" name="test_x" file="pkg/test_a.py" line="11" time="1.500" />`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			opts := JUnitOptions{JUnit: tt.opts, Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+			if err := WriteJUnit(&b, run, opts); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tt.want) {
+				t.Errorf("got\n%s\nwant it to hold\n%s", b.String(), tt.want)
+			}
+		})
+	}
+}
+
+// TestWriteJUnitTeardownErrors: pytest counts a test that passed and then
+// failed in teardown twice (a passed call and an error), and gives a test
+// that failed and then failed in teardown a second testcase.
+func TestWriteJUnitTeardownErrors(t *testing.T) {
+	run := &result.Run{Tests: []*result.Test{
+		{NodeID: "t.py::test_a", Outcome: result.Error, When: "teardown", Message: "OSError: x", Longrepr: "E OSError: x"},
+		{NodeID: "t.py::test_b", Outcome: result.Failed, When: "call", Message: "assert 0", Longrepr: "E assert 0",
+			Duration: ms(600), PhaseDurations: [3]time.Duration{ms(100), ms(200), ms(300)},
+			Extra: []result.Phase{{When: "teardown", Message: "OSError: y", Longrepr: "E OSError: y"}}},
+	}}
+	suite, _ := decodeJUnit(t, run, junitOpts())
+	if suite.Tests != 3 || suite.Errors != 2 || suite.Failures != 1 {
+		t.Errorf("tests=%d errors=%d failures=%d, want 3 2 1 as pytest counts (passed 1 + failure 1 + errors 2 - 1 test with two testcases)", suite.Tests, suite.Errors, suite.Failures)
+	}
+	if len(suite.Cases) != 3 {
+		t.Fatalf("%d testcases, want 3", len(suite.Cases))
+	}
+	if e := suite.Cases[0].Error; e == nil || e.Message != `failed on teardown with "OSError: x"` {
+		t.Errorf("test_a's error = %+v", e)
+	}
+	if c := suite.Cases[1]; c.Failure == nil || c.Time != "0.300" {
+		t.Errorf("test_b's first testcase = %+v, want its failure timed setup and call (0.300)", c)
+	}
+	if c := suite.Cases[2]; c.Error == nil || c.Error.Message != `failed on teardown with "OSError: y"` || c.Time != "0.300" {
+		t.Errorf("test_b's second testcase = %+v, want the teardown error timed 0.300", c)
 	}
 }
 
@@ -210,6 +354,7 @@ func TestWriteJUnitInvalidCharacters(t *testing.T) {
 		CollectionErrors: []result.CollectionError{{Path: "bad\x02.py", Message: nasty}},
 	}
 	opts := junitOpts()
+	opts.Logging = "out-err"
 	opts.SuiteName = "suite\x03"
 	opts.Hostname = "host\xc3"
 	suite, _ := decodeJUnit(t, run, opts)
@@ -229,8 +374,8 @@ func TestWriteJUnitInvalidCharacters(t *testing.T) {
 	if want := shown + "\r\nline two"; c.Failure.Message != want {
 		t.Errorf("message attribute:\n got %q\nwant %q", c.Failure.Message, want)
 	}
-	// Character data: the parser turns the trailing \r into \n.
-	if want := shown + "\n"; c.Failure.Text != want {
+	// Character data: stripped as pytest's str(longrepr) is.
+	if want := shown; c.Failure.Text != want {
 		t.Errorf("failure text:\n got %q\nwant %q", c.Failure.Text, want)
 	}
 	if !strings.Contains(c.SystemOut, shown) || !strings.Contains(c.SystemErr, "#x00") {
@@ -286,5 +431,30 @@ func TestWriteJUnitEmptyElementsLikePytest(t *testing.T) {
 		`</testsuite></testsuites>`
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestWriteJUnitProperties: record_property's pairs come first in the
+// testcase, as pytest writes them; after a failure and a teardown error
+// they go to the second testcase, the one open at teardown.
+func TestWriteJUnitProperties(t *testing.T) {
+	props := []result.Property{{Name: "ticket", Value: "HERD-13"}, {Name: "note", Value: `<a & "b">`}}
+	run := &result.Run{Tests: []*result.Test{
+		{NodeID: "t.py::test_p", Outcome: result.Passed, When: "call", Properties: props},
+		{NodeID: "t.py::test_f", Outcome: result.Failed, When: "call", Message: "assert 0", Longrepr: "E assert 0", Properties: props[:1],
+			Extra: []result.Phase{{When: "teardown", Message: "OSError: y", Longrepr: "E OSError: y"}}},
+	}}
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, run, junitOpts()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<testcase classname="t" name="test_p" time="0.000"><properties><property name="ticket" value="HERD-13" /><property name="note" value="&lt;a &amp; &quot;b&quot;&gt;" /></properties></testcase>`,
+		`<testcase classname="t" name="test_f" time="0.000"><failure message="assert 0">E assert 0</failure></testcase>`,
+		`<testcase classname="t" name="test_f" time="0.000"><properties><property name="ticket" value="HERD-13" /></properties><error message=`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks\n%s\ngot\n%s", want, b.String())
+		}
 	}
 }

@@ -133,6 +133,24 @@ type Test struct {
 	// Extra holds extra failure representations, such as a teardown error
 	// after the call failed; pytest reports those as separate errors.
 	Extra []Phase `json:"-"`
+	// When is the phase whose report gave the outcome: "setup", "call" or
+	// "teardown"; empty when no report did (crashed, timeout, not_run).
+	When string `json:"-"`
+	// PhaseDurations are the durations of setup, call and teardown, as
+	// pytest's reports give them (JUnit's junit_duration_report).
+	PhaseDurations [3]time.Duration `json:"-"`
+	// Output is the captured output of all the test's phases, as its
+	// teardown report holds it: what pytest's junitxml writes
+	// (junit_logging). Nil when the teardown report held none.
+	Output []Section `json:"-"`
+	// Properties are what the test recorded with pytest's record_property
+	// fixture, in order; JUnit writes them.
+	Properties []Property `json:"-"`
+}
+
+// Property is one name and value a test recorded with record_property.
+type Property struct {
+	Name, Value string
 }
 
 // Diagnosis is the result of rerunning a crashed test alone: in a fresh
@@ -249,6 +267,28 @@ type Options struct {
 	Durations    int
 	DurationsMin float64
 	JUnitXML     string
+	// JUnit is pytest's junitxml settings; the zero value is pytest's
+	// defaults.
+	JUnit JUnit
+}
+
+// JUnit is pytest's junitxml settings (ini options and --junit-prefix).
+// Each zero value stands for pytest's default.
+type JUnit struct {
+	// SuiteName is junit_suite_name ("" for "pytest").
+	SuiteName string
+	// Logging is junit_logging: no, log, system-out, system-err, out-err
+	// or all ("" for "no").
+	Logging string
+	// NoLogPassing is junit_log_passing_tests = false.
+	NoLogPassing bool
+	// DurationReport is junit_duration_report: total or call ("" for
+	// "total").
+	DurationReport string
+	// Family is junit_family: xunit1, legacy or xunit2 ("" for "xunit2").
+	Family string
+	// Prefix is --junit-prefix, put before every classname.
+	Prefix string
 }
 
 // Run is everything a report needs about a finished run.

@@ -121,6 +121,11 @@ type Config struct {
 	// LeaksFail makes a test that leaked a process or thread fail; by
 	// default a leak is a warning.
 	LeaksFail bool
+	// Check, when set, is called once, when the first worker has told its
+	// session's options (ini addopts included) and before any test runs:
+	// an error (an output file that cannot be written) ends the run then,
+	// as a bad policy table does.
+	Check func(info result.Info) error
 	// Info is the run's description; the dispatcher fills in what the
 	// workers report (pytest version, header lines).
 	Info result.Info
@@ -547,6 +552,10 @@ func (d *dispatcher) handle(ev worker.Event) {
 }
 
 func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
+	if d.fatal != nil {
+		// The run is ending before any test: nothing more is handed out.
+		return
+	}
 	switch m.Type {
 	case protocol.TypeHello:
 		s.hello = true
@@ -564,6 +573,13 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			d.applyOptions(m.Options)
 			if string(m.Cov) != "null" {
 				d.run.Info.Cov = m.Cov
+			}
+			if d.cfg.Check != nil {
+				if err := d.cfg.Check(d.run.Info); err != nil {
+					d.fatal = err
+					d.stopWorkers()
+					return
+				}
 			}
 			info := d.run.Info
 			d.emit(result.Event{Kind: result.RunStarted, Info: &info})
@@ -819,6 +835,10 @@ func (d *dispatcher) applyOptions(o *protocol.Options) {
 	}
 	ro.DurationsMin = o.DurationsMin
 	ro.JUnitXML = o.JUnitXML
+	if j := o.JUnit; j != nil {
+		ro.JUnit = result.JUnit{SuiteName: j.SuiteName, Logging: j.Logging, NoLogPassing: !j.LogPassingTests,
+			DurationReport: j.DurationReport, Family: j.Family, Prefix: j.Prefix}
+	}
 }
 
 func skipReason(longrepr string) string {
@@ -1184,6 +1204,7 @@ func (d *dispatcher) onDone(s *slotState, m *protocol.Message) {
 	s.deadline = time.Time{}
 	s.ran = append(s.ran, id)
 	finalize(t.res, withPassed(t.reports, m))
+	t.res.Properties = toProperties(m.Props)
 	// The result holds what the reports said; a run of 100,000 tests
 	// should not keep them twice.
 	t.reports = nil
@@ -1335,6 +1356,7 @@ func (d *dispatcher) retry(i int) {
 		Sections: r.Sections, Crash: r.Crash,
 	})
 	r.Outcome, r.Longrepr, r.Message, r.Sections, r.Crash, r.Extra = "", "", "", nil, nil, nil
+	r.When, r.PhaseDurations, r.Output, r.Properties = "", [3]time.Duration{}, nil, nil
 	d.setStatus(t, pending)
 	slot := t.slot
 	t.slot = -1
@@ -1880,6 +1902,7 @@ func headLine(id string) string {
 func finalize(res *result.Test, reports []protocol.Report) {
 	var dur float64
 	var setup, call, teardown *protocol.Report
+	res.PhaseDurations = [3]time.Duration{}
 	for k := range reports {
 		r := &reports[k]
 		dur += r.Duration
@@ -1891,8 +1914,13 @@ func finalize(res *result.Test, reports []protocol.Report) {
 		case "teardown":
 			teardown = r
 		}
+		res.PhaseDurations[phaseRank(r.When)] += time.Duration(r.Duration * float64(time.Second))
 	}
 	res.Duration = time.Duration(dur * float64(time.Second))
+	res.When, res.Output = "", nil
+	if teardown != nil {
+		res.Output = toSections(teardown.Sections)
+	}
 	var main *protocol.Report
 	switch {
 	case setup != nil && setup.Outcome != "passed":
@@ -1909,6 +1937,7 @@ func finalize(res *result.Test, reports []protocol.Report) {
 		return
 	}
 	res.Outcome = outcomeOf(main)
+	res.When = main.When
 	res.Longrepr = main.Longrepr
 	res.Message = main.Message
 	res.HeadLine = main.HeadLine
@@ -1924,6 +1953,7 @@ func finalize(res *result.Test, reports []protocol.Report) {
 			res.Extra = append(res.Extra, extra)
 		} else {
 			res.Outcome = result.Error
+			res.When = "teardown"
 			res.Longrepr = teardown.Longrepr
 			res.Message = teardown.Message
 			if teardown.HeadLine != "" {
@@ -1974,6 +2004,18 @@ func outcomeOf(r *protocol.Report) result.Outcome {
 		return result.Error
 	}
 	return result.Failed
+}
+
+// toProperties turns record_property's name/value pairs into the result's.
+func toProperties(in [][2]string) []result.Property {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]result.Property, len(in))
+	for i, p := range in {
+		out[i] = result.Property{Name: p[0], Value: p[1]}
+	}
+	return out
 }
 
 func toSections(in []protocol.Section) []result.Section {

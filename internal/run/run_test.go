@@ -1641,3 +1641,35 @@ func TestInterruptAfterMaxFail(t *testing.T) {
 		t.Errorf("%d failed, want 1", n)
 	}
 }
+
+// TestCheckRefusesBeforeAnyTest: a Check error (an output file that cannot
+// be written) ends the run as soon as the session's options are known:
+// Execute returns it and no test starts.
+func TestCheckRefusesBeforeAnyTest(t *testing.T) {
+	t.Parallel()
+	suite := suiteOf(3, 3)
+	f := &fakeStarter{t: t, suite: suite, testTime: time.Millisecond,
+		script: func(slot, gen int) script {
+			return script{options: &protocol.Options{JUnitXML: "/etc/passwd/junit.xml"}}
+		}}
+	refusal := errors.New("herd: --junitxml /etc/passwd/junit.xml: cannot be written")
+	var seen string
+	res, err := execute(t, run.Config{
+		Workers: 2, Starter: f, Sink: &sink{},
+		Check: func(info result.Info) error {
+			seen = info.Options.JUnitXML
+			return refusal
+		},
+	})
+	if !errors.Is(err, refusal) || res != nil {
+		t.Fatalf("Execute = %v, %v; want the Check's error", res, err)
+	}
+	if seen != "/etc/passwd/junit.xml" {
+		t.Errorf("Check saw junitxml %q, want the session's", seen)
+	}
+	for _, tc := range suite {
+		if n := f.startCount(tc.ID); n != 0 {
+			t.Errorf("%s started %d times after the Check refused the run", tc.ID, n)
+		}
+	}
+}
