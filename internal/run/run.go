@@ -905,6 +905,15 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 	d.maybeShutdown()
 }
 
+// rebalanceAfter is how long a worker's current test must have run before
+// an idle worker takes tests queued behind it. Moving a test costs the
+// taker the setup of the module and package fixtures it shares with its
+// neighbours (and maybe the import of its file): tens to hundreds of
+// milliseconds. Behind a test that has run for less than half a second,
+// waiting is about as likely to be shorter, and every move also sets a
+// wider fixture up once more.
+const rebalanceAfter = 500 * time.Millisecond
+
 // revoker is a worker handle that can take back tests the worker holds and
 // has not started (see protocol.CmdRevoke); worker.Proc is one. It reports
 // whether it did: it never waits for the worker.
@@ -931,10 +940,15 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 		// A process that has run nothing is kept for an isolated test.
 		return false
 	}
+	accept := d.acceptFor(s)
 	var victim *slotState
 	var movable []int
 	for _, o := range d.slots {
 		if o == s || !o.alive || o.current < 0 || o.isolated || o.diag >= 0 || o.shutdown || o.stopped {
+			continue
+		}
+		if d.now().Sub(d.tests[o.current].started) < rebalanceAfter {
+			// The next tick looks again.
 			continue
 		}
 		var m []int
@@ -946,7 +960,7 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 			if t.status != assigned || i >= len(d.pols) || d.pols[i].Kind != schedule.Normal {
 				continue
 			}
-			if s.known != nil && !s.known[t.info.ID] {
+			if accept != nil && !accept(i) {
 				continue
 			}
 			m = append(m, i)
