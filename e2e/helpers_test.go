@@ -53,6 +53,9 @@ type jsonReport struct {
 	Summary          map[string]int        `json:"summary"`
 	Tests            []jsonTest            `json:"tests"`
 	CollectionErrors []jsonCollectionError `json:"collection_errors"`
+	// Stalls are the worker processes herd killed for hanging outside a
+	// test.
+	Stalls []json.RawMessage `json:"stalls"`
 }
 
 type jsonTest struct {
