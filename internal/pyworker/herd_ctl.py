@@ -105,6 +105,22 @@ class _Node:
         return "<WorkerController %s>" % self.gateway.id
 
 
+def _user_trace(exc):
+    """The traceback of exc without the frames of herd, pluggy and pytest
+    that called the user's hook."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if os.path.basename(f.filename) != "herd_ctl.py"
+        and "/pluggy/" not in f.filename
+        and "/_pytest/" not in f.filename
+    ]
+    out = ["Traceback (most recent call last):\n"] if frames else []
+    out += traceback.format_list(frames)
+    out += traceback.format_exception_only(type(exc), exc)
+    return "".join(out)
+
+
 class _Failed(Exception):
     def __init__(self, hook, trace):
         Exception.__init__(self, hook)
@@ -119,7 +135,7 @@ def _call(hook, name, **kwargs):
     try:
         return caller(**kwargs)
     except Exception as exc:  # the user's hook: report it, go on
-        raise _Failed(name, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        raise _Failed(name, _user_trace(exc))
 
 
 def _configure(args, workers):
@@ -187,7 +203,7 @@ class Controller:
             self.config = config = _configure(self.args, self.workers)
             config._do_configure()
         except Exception as exc:
-            raise _Failed("pytest_configure", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            raise _Failed("pytest_configure", _user_trace(exc))
         # The header and summary are herd's to print.
         herd_worker._silence_terminal(config)
         self.session = Session.from_config(config)
@@ -258,9 +274,7 @@ class Controller:
             try:
                 self.config._ensure_unconfigure()
             except BaseException as exc:
-                raise _Failed(
-                    "pytest_unconfigure", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-                )
+                raise _Failed("pytest_unconfigure", _user_trace(exc))
         return {}
 
     def serve(self):
