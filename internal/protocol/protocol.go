@@ -122,8 +122,8 @@ const (
 	// workerinput xdist's controller would hand it: herd's xdist
 	// controller runs pytest_configure_node for the worker, and the
 	// answer is CmdWorkerInput. The worker waits for it. A worker sends it
-	// only when some plugin or conftest implements one of xdist's
-	// controller-side hooks.
+	// only when the suite has a part in xdist's controller (a plugin or
+	// conftest implements one of its hooks).
 	TypeNodeIn = "nodein"
 	// TypeWorkerOutput carries, at the end of the worker's session,
 	// config.workeroutput (Data, encoded as workerinput is), for the
