@@ -34,6 +34,7 @@ import (
 	"github.com/herd-run/herd/internal/run"
 	"github.com/herd-run/herd/internal/schedule"
 	"github.com/herd-run/herd/internal/worker"
+	"github.com/herd-run/herd/internal/xdistctl"
 	"golang.org/x/term"
 )
 
@@ -153,7 +154,19 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	var startErr *run.StartupError
 	var plain *delegatedExit
 	var qerr *queueError
+	var ctlErr *xdistctl.Error
 	switch {
+	case errors.As(err, &ctlErr):
+		// A hook of the suite's raised in the xdist controller: its
+		// traceback, then herd's line; pytest says INTERNALERROR (3).
+		if ctlErr.Output != "" {
+			fmt.Fprint(stderr, strings.TrimRight(ctlErr.Output, "\n")+"\n")
+		}
+		if ctlErr.Trace != "" {
+			fmt.Fprint(stderr, strings.TrimRight(ctlErr.Trace, "\n")+"\n")
+		}
+		fmt.Fprintf(stderr, "herd: %v\n", ctlErr)
+		return exitInternal
 	case errors.As(err, &qerr):
 		fmt.Fprintln(stderr, qerr.msg)
 		return qerr.code
@@ -368,11 +381,30 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if coverageOn(cfg) {
 		eraseCoverage(cwd, cfg.PytestArgs)
 	}
+	// xdist's controller, for suites whose plugins or conftests have a part
+	// there: started when a worker first asks for it, with the workers'
+	// interpreter, arguments, environment and directory.
+	ctl := xdistctl.New(xdistctl.Process(xdistctl.Spec{
+		Python: py.Path,
+		Script: filepath.Join(dir, pyworker.CtlName),
+		Args:   cfg.PytestArgs,
+		Env: append(append(append([]string(nil), env...),
+			fmt.Sprintf("PYTEST_XDIST_WORKER_COUNT=%d", workers),
+			"PYTEST_XDIST_TESTRUNUID="+uid), seeds...),
+		Dir: cwd,
+	}))
+	defer ctl.Close()
+	var ctlErr error
 	res, err := run.Execute(ctx, run.Config{
+		Nodes: ctl,
 		Finish: func(r *result.Run) {
 			if len(r.Info.Cov) > 0 {
 				finishCoverage(ctx, py.Path, filepath.Join(dir, pyworker.CovName), cwd, r, stderr)
 			}
+			// The controller's pytest_sessionfinish gets the run's exit
+			// status, as under xdist, before herd's summary.
+			r.FlakyFails = cfg.FlakyFails
+			ctlErr = ctl.Finish(exitCode(r))
 		},
 		Workers:  workers,
 		Starter:  starter,
@@ -403,7 +435,12 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		LastFailed: history.LoadLastFailed,
 		Orphans: func(keep map[int]bool) []run.Orphan {
 			var out []run.Orphan
+			ctlPID := ctl.PID()
 			for _, p := range reaper.Children(keep) {
+				if ctlPID != 0 && (p.PID == ctlPID || p.PGID == ctlPID) {
+					// The xdist controller, or what its hooks started.
+					continue
+				}
 				out = append(out, run.Orphan{PID: p.PID, PGID: p.PGID, Cmd: p.Cmd})
 			}
 			return out
@@ -472,7 +509,9 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			fmt.Fprintf(stderr, "herd: could not record diagnoses: %v\n", err)
 		}
 	}
-	return res, nil
+	// A hook that raised in the xdist controller fails the run (exit 3)
+	// once its reports are written.
+	return res, ctlErr
 }
 
 func writeReports(cfg *config.Config, res *result.Run, stderr io.Writer) error {

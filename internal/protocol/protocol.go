@@ -118,7 +118,19 @@ const (
 	// TypeAsk comes after a test that failed when a --maxfail limit is
 	// set: the worker holds its queue until CmdGo (or CmdStop).
 	TypeAsk = "ask"
-	TypeBye = "bye"
+	// TypeNodeIn asks, from the worker's pytest_configure, for the
+	// workerinput xdist's controller would hand it: herd's xdist
+	// controller runs pytest_configure_node for the worker, and the
+	// answer is CmdWorkerInput. The worker waits for it. A worker sends it
+	// only when the suite has a part in xdist's controller (a plugin or
+	// conftest implements one of its hooks).
+	TypeNodeIn = "nodein"
+	// TypeWorkerOutput carries, at the end of the worker's session,
+	// config.workeroutput (Data, encoded as workerinput is), for the
+	// controller's pytest_testnodedown. Only a worker that sent
+	// TypeNodeIn sends it.
+	TypeWorkerOutput = "workeroutput"
+	TypeBye          = "bye"
 )
 
 // Command types sent by the controller.
@@ -147,6 +159,9 @@ const (
 	// generation it has not seen makes it read its commands up to this one
 	// first, so a revoked test never starts there.
 	CmdRevoke = "revoke"
+	// CmdWorkerInput answers TypeNodeIn: Data is the workerinput, or Error
+	// says why there is none (the worker then ends).
+	CmdWorkerInput = "workerinput"
 )
 
 // Message is one line from a worker. Type says which fields are set.
@@ -222,6 +237,10 @@ type Message struct {
 
 	// bye: pytest.main's exit code, sent just before the worker exits.
 	Code int `json:"code,omitempty"`
+
+	// workeroutput: config.workeroutput, marshal-encoded then base64
+	// (opaque to herd's Go side).
+	Data string `json:"data,omitempty"`
 }
 
 // Options are pytest options as the worker's pytest parsed them, ini addopts
@@ -368,6 +387,11 @@ type Command struct {
 	Files []string `json:"files,omitempty"`
 	// Gen is the board generation of a CmdRevoke.
 	Gen uint32 `json:"gen,omitempty"`
+	// Data is the workerinput of a CmdWorkerInput, marshal-encoded then
+	// base64 (opaque to herd's Go side); Error replaces it when the
+	// controller failed.
+	Data  string `json:"data,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // ErrLineTooLong is returned by a Reader for a line longer than MaxLine.

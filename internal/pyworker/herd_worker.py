@@ -604,9 +604,90 @@ def _kill_tree(pid):
         time.sleep(0.005)
 
 
-# Plugins whose pytest_configure_node only makes sense in xdist's
-# controller: herd does their job itself (pytest-rerunfailures' reruns).
-_CONTROLLER_ONLY = ("rerunfailures", "pytest_rerunfailures")
+# xdist's controller-side hooks. A plugin or conftest that implements one,
+# as the worker's pytest_configure starts, makes herd run its xdist
+# controller (herd_ctl.py), which calls them where and when xdist's
+# controller calls them.
+_CONTROLLER_HOOKS = (
+    "pytest_configure_node",
+    "pytest_testnodeready",
+    "pytest_testnodedown",
+    "pytest_xdist_setupnodes",
+    "pytest_xdist_newgateway",
+)
+
+# Plugins whose controller part herd does itself: pytest-cov's (herd
+# combines coverage; its pytest_configure_node runs in each worker, as
+# before) and pytest-rerunfailures' (herd reruns; it is never loaded).
+_HERD_DOES = ("_cov", "rerunfailures", "pytest_rerunfailures")
+
+# Names by which a conftest's pytest_sessionfinish or pytest_unconfigure
+# tells the controller from a worker.
+_CONTROLLER_TELLS = ("workerinput", "is_xdist_controller", "is_xdist_master", "is_xdist_worker", "get_xdist_worker_id")
+
+
+def _own(impl):
+    """Whether a hook implementation is herd's, xdist's or one herd plays
+    the controller of itself."""
+    if impl.plugin_name in _HERD_DOES or isinstance(impl.plugin, WorkerPlugin):
+        return True
+    mod = getattr(impl.function, "__module__", "") or ""
+    return mod == "xdist" or mod.startswith("xdist.")
+
+
+def _code_names(code):
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, str):
+            names.add(c)
+        elif hasattr(c, "co_names"):
+            names |= _code_names(c)
+    return names
+
+
+def _needs_controller(config):
+    """Whether this suite needs herd's xdist controller: a plugin or
+    conftest implements one of xdist's controller-side hooks, or a
+    conftest's pytest_sessionfinish or pytest_unconfigure reads workerinput
+    (or calls xdist's is_xdist_controller and the like) itself, so it has a
+    part to play in the controller only."""
+    if os.environ.get("HERD_XDIST_CONTROLLER") == "1":
+        return True
+    for name in _CONTROLLER_HOOKS:
+        caller = getattr(config.hook, name, None)
+        if caller is None:
+            continue
+        for impl in caller.get_hookimpls():
+            if not _own(impl):
+                return True
+    for name in ("pytest_sessionfinish", "pytest_unconfigure"):
+        for impl in getattr(config.hook, name).get_hookimpls():
+            if _own(impl):
+                continue
+            path = getattr(impl.plugin, "__file__", None) or ""
+            if os.path.basename(path) != "conftest.py":
+                continue
+            code = getattr(impl.function, "__code__", None)
+            if code is not None and _code_names(code) & set(_CONTROLLER_TELLS):
+                return True
+    return False
+
+
+def _encode(value):
+    """workerinput and workeroutput as xdist's execnet channel carries
+    them: marshal keeps None, bool, int, float, complex, str, bytes, list,
+    tuple, dict, set and frozenset apart."""
+    import base64
+    import marshal
+
+    return base64.b64encode(marshal.dumps(value)).decode("ascii")
+
+
+def _decode(text):
+    import base64
+    import marshal
+
+    return marshal.loads(base64.b64decode(text))
 
 
 def _entry(item):
@@ -783,15 +864,20 @@ class WorkerPlugin:
         _worker_basetemp(config, workerid)
         # xdist's controller calls pytest_configure_node(node) once per
         # worker before the worker starts, and the worker finds what the hook
-        # put in node.workerinput in config.workerinput. herd has no Python
-        # controller: each worker calls the hook for itself, first thing.
+        # put in node.workerinput in config.workerinput. When a plugin or
+        # conftest has a part in xdist's controller, herd's controller
+        # plays it: it calls the hook and this worker waits for the result.
+        self.controlled = _needs_controller(config)
+        if self.controlled:
+            workerinput.update(self._workerinput_from_controller())
+        # pytest-cov's controller part is herd's: its hook fills in, here,
+        # what its worker part reads.
         hook = getattr(config.hook, "pytest_configure_node", None)
         if hook is not None:
             node = _Node(config, workerid, workerinput)
             for impl in reversed(hook.get_hookimpls()):
-                if impl.plugin_name in _CONTROLLER_ONLY:
-                    continue
-                impl.function(node=node)
+                if impl.plugin_name == "_cov":
+                    impl.function(node=node)
         # pytest and its plugins check for workerinput to know they run in a
         # worker: the cache and junitxml plugins then leave writing to herd.
         config.workerinput = workerinput
@@ -808,6 +894,47 @@ class WorkerPlugin:
             "flaky(reruns=N): rerun this test up to N times when it fails (herd)",
         ):
             config.addinivalue_line("markers", line)
+
+    def _workerinput_from_controller(self):
+        """Ask herd for this worker's workerinput, made by herd's xdist
+        controller, and wait for it. Commands that come first wait their
+        turn."""
+        self.ch.send({"t": "nodein"})
+        held = []
+        try:
+            while True:
+                cmd = self.ch.recv()
+                kind = cmd.get("t")
+                if kind == "workerinput":
+                    if cmd.get("error") or not cmd.get("data"):
+                        pytest.exit("herd: no workerinput: %s" % cmd.get("error", "none"), returncode=3)
+                    return _decode(cmd["data"])
+                if kind == "shutdown":
+                    pytest.exit("herd: the run ended before this worker started", returncode=2)
+                held.append(cmd)
+        finally:
+            if held:
+                self.ch.buf = b"".join(
+                    (json.dumps(c, separators=(",", ":")) + "\n").encode() for c in held
+                ) + self.ch.buf
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        # As xdist's worker: config.workeroutput, with the exit status, goes
+        # to the controller once every other plugin has written to it.
+        yield
+        if not getattr(self, "controlled", False):
+            return
+        out = getattr(self.config, "workeroutput", None)
+        if not isinstance(out, dict):
+            return
+        try:
+            out["exitstatus"] = int(exitstatus)
+            data = _encode(out)
+        except (ValueError, TypeError) as exc:
+            os.write(2, ("herd: config.workeroutput holds a value xdist could not send: %s\n" % exc).encode())
+            data = _encode({"exitstatus": int(exitstatus)})
+        self.ch.send({"t": "workeroutput", "data": data})
 
     @pytest.hookimpl(tryfirst=True)
     def _cov_options(self, config):

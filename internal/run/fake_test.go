@@ -86,6 +86,10 @@ type script struct {
 	// differently in each process): it gives them back with a missing
 	// message, as herd_worker.py does.
 	lacks func(id string) bool
+	// nodeIn makes the process ask for its workerinput (as a worker of a
+	// suite with xdist controller hooks does) and wait for it, and send
+	// its workeroutput at the end of its session.
+	nodeIn bool
 }
 
 // fakeStarter starts fake workers. Everything it records is guarded by mu.
@@ -193,6 +197,8 @@ type fakeProc struct {
 	ran      []ranTest          // tests it started, in order
 	imported []string           // files it collected (split collection)
 	exited   bool
+	// workerInput is the workerinput it was given (script.nodeIn).
+	workerInput string
 }
 
 type ranTest struct {
@@ -332,6 +338,21 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		return
 	}
 	send(protocol.Message{Type: protocol.TypeHello, Protocol: protocol.Version, PID: p.pid, Python: "3.12.0"})
+	if sc.nodeIn {
+		send(protocol.Message{Type: protocol.TypeNodeIn})
+		for {
+			c, got, ok := recv(true)
+			if !ok {
+				return
+			}
+			if got && c.Type == protocol.CmdWorkerInput {
+				p.mu.Lock()
+				p.workerInput = c.Data
+				p.mu.Unlock()
+				break
+			}
+		}
+	}
 	send(protocol.Message{Type: protocol.TypeSession, Pytest: "8.1.0", Rootdir: "/suite", CacheDir: "/suite/.pytest_cache",
 		HeaderLines: []string{"platform fake"}, Options: sc.options})
 	if sc.exitBeforeCollect != nil {
@@ -618,9 +639,14 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		wait(nil) // session teardown that never ends
 		return
 	}
+	if sc.nodeIn {
+		send(protocol.Message{Type: protocol.TypeWorkerOutput, Data: "out-" + p.f.name(p.slot)})
+	}
 	send(protocol.Message{Type: protocol.TypeBye})
 	exit(worker.Exit{Code: 0})
 }
+
+func (f *fakeStarter) name(slot int) string { return fmt.Sprintf("gw%d", slot) }
 
 // sink records a run's events; it is called from the dispatcher's goroutine
 // while tests may read it from theirs.

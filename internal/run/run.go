@@ -132,6 +132,37 @@ type Config struct {
 	// ShutdownTimeout bounds a worker's session end after the shutdown
 	// request; 0 means the package's ShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Nodes, when set, plays pytest-xdist's controller for the hooks it
+	// runs for each worker. A worker process that asks for its workerinput
+	// (protocol.TypeNodeIn) waits until ConfigureNode answers; its
+	// session's start goes to NodeReady, its end (a crash included) to
+	// NodeDown. A ConfigureNode failure ends the run with that error.
+	Nodes Nodes
+}
+
+// Nodes is xdist's controller as the dispatcher uses it. Its methods must
+// not block; done may be called from any goroutine.
+type Nodes interface {
+	// ConfigureNode runs pytest_configure_node for a new process of
+	// worker and calls done with its encoded workerinput, or the error.
+	ConfigureNode(worker string, done func(workerinput string, err error))
+	// NodeReady runs pytest_testnodeready for worker.
+	NodeReady(worker string, pid int)
+	// NodeDown runs pytest_testnodedown for worker: crash is "" when the
+	// worker ended its session (error None), otherwise the error; output
+	// is the workeroutput it sent, if any.
+	NodeDown(worker, crash, output string)
+}
+
+// nodeCrash is the error pytest_testnodedown gets for a worker process
+// that ended without finishing its session: xdist's own words.
+const nodeCrash = "Not properly terminated"
+
+// nodeReply is the controller's answer to a worker's TypeNodeIn.
+type nodeReply struct {
+	slot, gen int
+	data      string
+	err       error
 }
 
 // Orphan is a process reparented to herd. PGID tells which worker's process
@@ -252,6 +283,13 @@ type slotState struct {
 	diagStarted bool
 	diagReports []protocol.Report
 	diagTimeout time.Duration
+	// node is set once this process asked for its workerinput: xdist's
+	// controller then knows it as a node, and its end goes to NodeDown.
+	// nodeOutput is the workeroutput it sent at its session's end, and
+	// nodeFinished says it sent it.
+	node         bool
+	nodeOutput   string
+	nodeFinished bool
 }
 
 type dispatcher struct {
@@ -312,6 +350,8 @@ type dispatcher struct {
 	count [4]int
 	// refusals counts the tests that some process could not collect.
 	refusals int
+	// nodeReplies delivers the answers of Config.Nodes.ConfigureNode.
+	nodeReplies chan nodeReply
 }
 
 // setStatus moves t to status st, keeping the counts.
@@ -346,6 +386,7 @@ func Execute(ctx context.Context, cfg Config) (*result.Run, error) {
 		byID:        make(map[string]int),
 		pids:        make(map[int]*procInfo),
 		orphansSeen: make(map[int]bool),
+		nodeReplies: make(chan nodeReply, 16),
 	}
 	d.start = d.now()
 	d.run.Info.Workers = cfg.Workers
@@ -386,6 +427,8 @@ func (d *dispatcher) loop() (*result.Run, error) {
 			d.emit(result.Event{Kind: result.Tick})
 		case <-d.wake:
 			d.onWake()
+		case r := <-d.nodeReplies:
+			d.onNodeReply(r)
 		case _, ok := <-d.cfg.Interrupts:
 			if ok {
 				d.interrupt()
@@ -501,6 +544,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.isolated = false
 	s.split, s.collectingSince = false, time.Time{}
 	s.starts = 0
+	s.node, s.nodeOutput, s.nodeFinished = false, "", false
 	s.deadline, s.exitInfo, s.stall = time.Time{}, "", ""
 	s.startedAt = d.now()
 	s.lastMsg = s.startedAt
@@ -518,6 +562,40 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.proc = &procInfo{slot: s.idx, current: -1, last: -1}
 	d.pids[h.PID()] = s.proc
 	d.emit(result.Event{Kind: result.WorkerStarted, Worker: s.name, Process: s.gen, PID: h.PID()})
+}
+
+// onNodeIn asks the xdist controller for the workerinput of process s,
+// which waits for it.
+func (d *dispatcher) onNodeIn(s *slotState) {
+	if d.cfg.Nodes == nil {
+		s.h.Send(protocol.Command{Type: protocol.CmdWorkerInput, Error: "herd runs no xdist controller here"})
+		return
+	}
+	s.node = true
+	slot, gen := s.idx, s.gen
+	d.cfg.Nodes.ConfigureNode(s.name, func(data string, err error) {
+		select {
+		case d.nodeReplies <- nodeReply{slot: slot, gen: gen, data: data, err: err}:
+		case <-d.ctx.Done():
+		}
+	})
+}
+
+// onNodeReply hands a worker the workerinput it waits for; a controller
+// failure ends the run.
+func (d *dispatcher) onNodeReply(r nodeReply) {
+	if r.err != nil {
+		if d.fatal == nil && d.startupErr == nil {
+			d.fatal = r.err
+			d.stopWorkers()
+		}
+		return
+	}
+	s := d.slots[r.slot]
+	if s.gen != r.gen || !s.alive {
+		return
+	}
+	s.h.Send(protocol.Command{Type: protocol.CmdWorkerInput, Data: r.data})
 }
 
 func (d *dispatcher) handle(ev worker.Event) {
@@ -562,7 +640,14 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		if d.run.Info.Python == "" {
 			d.run.Info.Python = m.Python
 		}
+	case protocol.TypeNodeIn:
+		d.onNodeIn(s)
+	case protocol.TypeWorkerOutput:
+		s.nodeOutput, s.nodeFinished = m.Data, true
 	case protocol.TypeSession:
+		if s.node && d.cfg.Nodes != nil {
+			d.cfg.Nodes.NodeReady(s.name, s.h.PID())
+		}
 		if !d.sessionSeen {
 			d.sessionSeen = true
 			d.run.Info.Pytest = m.Pytest
@@ -1525,6 +1610,14 @@ func (d *dispatcher) checkDeadlines() {
 
 func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	s.alive = false
+	if s.node && d.cfg.Nodes != nil {
+		crash := ""
+		if !s.nodeFinished {
+			crash = nodeCrash
+		}
+		d.cfg.Nodes.NodeDown(s.name, crash, s.nodeOutput)
+		s.node = false
+	}
 	if p := s.proc; p != nil && p.current >= 0 {
 		p.last, p.current = p.current, -1
 	}
