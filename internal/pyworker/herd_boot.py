@@ -20,14 +20,15 @@ def _plain():
     return pytest.main(sys.argv[1:])
 
 
-def _main():
-    # pytest's usage messages name sys.argv[0]; the user ran herd.
-    sys.argv[0] = "herd"
-    if os.environ.pop("HERD_PLAIN", None) == "1":
-        return _plain()
+def take_pipes(name):
+    """Take the protocol pipes herd passed (HERD_CMD_FD, HERD_MSG_FD and,
+    for a worker, HERD_BOARD_FD), moved to high close-on-exec fds so that
+    what a test spawns or closes cannot touch them. It returns (cmd, msg,
+    board or None), or None after a line on stderr when herd did not start
+    this process (name is the script's)."""
     if os.environ.get("HERD_WORKER_MAGIC") != "herd-worker-b5c1":
-        sys.stderr.write("herd_boot.py is started by herd, not by hand\n")
-        return 4
+        sys.stderr.write("%s is started by herd, not by hand\n" % name)
+        return None
     import fcntl
 
     def move(fd):
@@ -41,6 +42,18 @@ def _main():
     if board_fd is not None:
         board_fd = move(int(board_fd))
     os.environ.pop("HERD_WORKER_MAGIC", None)
+    return cmd_fd, msg_fd, board_fd
+
+
+def _main():
+    # pytest's usage messages name sys.argv[0]; the user ran herd.
+    sys.argv[0] = "herd"
+    if os.environ.pop("HERD_PLAIN", None) == "1":
+        return _plain()
+    pipes = take_pipes("herd_boot.py")
+    if pipes is None:
+        return 4
+    cmd_fd, msg_fd, board_fd = pipes
 
     try:
         import pytest

@@ -299,19 +299,12 @@ class Controller:
 
 def main():
     sys.argv[0] = "herd"
-    if os.environ.get("HERD_WORKER_MAGIC") != "herd-worker-b5c1":
-        sys.stderr.write("herd_ctl.py is started by herd, not by hand\n")
+    from herd_boot import take_pipes
+
+    pipes = take_pipes("herd_ctl.py")
+    if pipes is None:
         return 4
-    import fcntl
-
-    def move(fd):
-        new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 700)
-        os.close(fd)
-        return new
-
-    cmd_fd = move(int(os.environ.pop("HERD_CMD_FD", "3")))
-    msg_fd = move(int(os.environ.pop("HERD_MSG_FD", "4")))
-    os.environ.pop("HERD_WORKER_MAGIC", None)
+    cmd_fd, msg_fd, _ = pipes
     ctl = Controller(cmd_fd, msg_fd)
     ctl.send({"t": "hello", "v": PROTOCOL, "pid": os.getpid()})
     ctl.args = ["-p", "no:rerunfailures"] + sys.argv[1:]
