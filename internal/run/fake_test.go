@@ -118,6 +118,10 @@ type fakeStarter struct {
 	mu     sync.Mutex
 	procs  []*fakeProc
 	starts map[string]int // nodeid -> start messages sent, all processes
+	// startedAt is when a process last sent a test's start message, and
+	// startedBy that process.
+	startedAt map[string]time.Time
+	startedBy map[string]*fakeProc
 }
 
 func (f *fakeStarter) Start(ctx context.Context, slot, gen int, events chan<- worker.Event) (worker.Handle, error) {
@@ -140,6 +144,8 @@ func (f *fakeStarter) Start(ctx context.Context, slot, gen int, events chan<- wo
 	f.procs = append(f.procs, p)
 	if f.starts == nil {
 		f.starts = map[string]int{}
+		f.startedAt = map[string]time.Time{}
+		f.startedBy = map[string]*fakeProc{}
 	}
 	f.mu.Unlock()
 	go p.run(ctx, events)
@@ -194,6 +200,7 @@ type fakeProc struct {
 	mu       sync.Mutex
 	got      []protocol.Command // every command sent to it
 	received []string           // nodeids in its run commands
+	stopAt   time.Time          // when it handled its first stop
 	ran      []ranTest          // tests it started, in order
 	imported []string           // files it collected (split collection)
 	exited   bool
@@ -471,6 +478,11 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 			queue = kept
 			p.seen = c.Gen
 		case protocol.CmdStop:
+			p.mu.Lock()
+			if p.stopAt.IsZero() {
+				p.stopAt = time.Now()
+			}
+			p.mu.Unlock()
 			if len(queue) > 0 {
 				send(protocol.Message{Type: protocol.TypeDropped, IDs: append([]string(nil), queue...)})
 				queue = nil
@@ -568,6 +580,8 @@ func (p *fakeProc) run(ctx context.Context, events chan<- worker.Event) {
 		p.mu.Unlock()
 		p.f.mu.Lock()
 		p.f.starts[id]++
+		p.f.startedAt[id] = time.Now()
+		p.f.startedBy[id] = p
 		p.f.mu.Unlock()
 
 		b, ok := p.f.behave[id]
@@ -653,12 +667,21 @@ func (f *fakeStarter) name(slot int) string { return fmt.Sprintf("gw%d", slot) }
 type sink struct {
 	mu     sync.Mutex
 	events []result.Event
+	at     []time.Time // when each event came
 }
 
 func (s *sink) Handle(ev result.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events = append(s.events, ev)
+	s.at = append(s.at, time.Now())
+}
+
+// times is when each event of all() came.
+func (s *sink) times() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.at...)
 }
 
 func (s *sink) all() []result.Event {

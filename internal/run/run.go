@@ -778,8 +778,9 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 		}
 		polFn = fn
 	}
-	// Drop duplicate node ids in place: the message is ours.
-	infos := m.Tests[:0]
+	// Drop duplicate node ids into a slice of our own: the message's may be
+	// shared (a decoder's buffer, a fake worker's suite).
+	infos := make([]protocol.TestInfo, 0, len(m.Tests))
 	seen := make(map[string]bool, len(m.Tests))
 	for _, ti := range m.Tests {
 		if !seen[ti.ID] {

@@ -693,17 +693,39 @@ func TestMaxFail(t *testing.T) {
 		}
 		// Once the failure that reached the limit is known, no test
 		// starts, on any worker: the failing worker waited for the
-		// controller's answer, the other held a test until then.
-		fails, stopped := 0, false
-		for _, ev := range s.all() {
-			switch {
-			case ev.Kind == result.TestFinished && ev.Test.Outcome == result.Failed:
-				fails++
-				stopped = fails >= tc.wantFails
-			case ev.Kind == result.TestStarted && stopped:
-				t.Errorf("%s started on %s after the run stopped", ev.NodeID, ev.Worker)
+		// controller's answer, the other held a test until then, and each
+		// got a stop. A worker may start a test after the controller
+		// learnt of the failure only while the stop is on its way (it
+		// says so in a message the controller reads later, so the
+		// events' order alone cannot tell): never once it has the stop,
+		// and never without one coming.
+		fails := 0
+		var stoppedAt time.Time
+		times := s.times()
+		for i, ev := range s.all() {
+			if ev.Kind == result.TestFinished && ev.Test.Outcome == result.Failed {
+				if fails++; fails == tc.wantFails {
+					stoppedAt = times[i]
+				}
 			}
 		}
+		f.mu.Lock()
+		for id, at := range f.startedAt {
+			if stoppedAt.IsZero() || !at.After(stoppedAt) {
+				continue
+			}
+			p := f.startedBy[id]
+			p.mu.Lock()
+			stop := p.stopAt
+			p.mu.Unlock()
+			switch {
+			case stop.IsZero():
+				t.Errorf("%s started on gw%d %v after the run stopped, and no stop came", id, p.slot, at.Sub(stoppedAt))
+			case at.After(stop):
+				t.Errorf("%s started on gw%d %v after its stop came", id, p.slot, at.Sub(stop))
+			}
+		}
+		f.mu.Unlock()
 	}
 	for _, tc := range []testCase{
 		{name: "-x", maxFail: 1, flag: "-x", failing: []int{1}, workers: 2, wantFails: 1,
