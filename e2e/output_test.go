@@ -552,18 +552,39 @@ func liveRecords(out string) map[string]int {
 // that printed it, which the line itself names; lines printed while a file
 // is imported carry the worker only. What herd prints besides matches
 // pytest's.
+//
+// -s works the same from ini addopts, which herd does not read itself: the
+// workers tell it.
 func TestOutputLive(t *testing.T) {
 	needHerd(t)
+	for _, tc := range []struct {
+		name string
+		ini  bool
+	}{
+		{name: "command line"},
+		{name: "ini addopts", ini: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkLive(t, tc.ini) })
+	}
+}
+
+func checkLive(t *testing.T, ini bool) {
 	files := map[string]string{}
 	for _, m := range []string{"a", "b", "c"} {
 		files["test_live_"+m+".py"] = liveModule
 	}
+	var args []string
+	if ini {
+		files["pytest.ini"] = "[pytest]\naddopts = -s\n"
+	} else {
+		args = []string{"-s"}
+	}
 	dir := writeSuite(t, files)
-	py := pytestRun(t, dir, nil, "-s")
+	py := pytestRun(t, dir, nil, args...)
 	if py.Code != 0 || len(py.Outcomes) != 240 {
 		t.Fatalf("suite broken: pytest exits %d with %d tests\n%s", py.Code, len(py.Outcomes), tail(py.Stdout))
 	}
-	stdout, stderr, code, rep := runHerd(t, dir, "-s", "-p", "no:cacheprovider")
+	stdout, stderr, code, rep := runHerd(t, dir, append(args, "-p", "no:cacheprovider")...)
 	if code != 0 {
 		t.Fatalf("herd exits %d\n%s", code, tail(stderr))
 	}

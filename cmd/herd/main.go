@@ -349,19 +349,24 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	}
 	defer qr.close()
 	tty := isTerminal(stdout)
+	// -s: every line a test prints on stdout or stderr goes to herd's
+	// stdout or stderr as it comes, prefixed with the test that printed
+	// it; the reports write through live, between its lines. Without -s
+	// on herd's command line the streams wait for the worker's word (its
+	// first marker), which comes when its configuration (ini addopts)
+	// turned capture off.
+	live := report.NewLiveOutput(stdout, stderr, tty)
+	stdout = live.Terminal()
+	starter.SlotLive = func(slot int) (worker.Live, worker.Live) {
+		out, errs := live.Streams(slot)
+		return out, errs
+	}
 	if captureOff(cfg) {
-		// -s: every line a test prints on stdout or stderr goes to herd's
-		// stdout or stderr as it comes, prefixed with the test that
-		// printed it; the reports write through live, between its lines.
-		live := report.NewLiveOutput(stdout, stderr, tty)
-		stdout = live.Terminal()
-		starter.SlotLive = func(slot int) (worker.Live, worker.Live) {
-			out, errs := live.Streams(slot)
-			return out, errs
-		}
 		// Python buffers stdout in blocks when it is a pipe; live output
 		// wants each line when it is printed.
 		starter.Spec.Env = append(starter.Spec.Env, "PYTHONUNBUFFERED=1")
+	} else {
+		starter.Spec.LiveOnMark = true
 	}
 	var sink multiSink
 	sink = append(sink, qr.sinks(stdout)...)

@@ -777,9 +777,10 @@ class WorkerPlugin:
         self.collect_lines = []
         # Under -s herd reads the worker's stdout and stderr live; the
         # markers written at each test's start and end tell it, exactly,
-        # which test wrote what.
-        live = os.environ.pop("HERD_LIVE", None)
-        self.live_mark = ("\0herd:%s:" % live).encode() if live else None
+        # which test wrote what. They are written only once the
+        # configuration says capture is off (see pytest_configure).
+        self.live_token = os.environ.pop("HERD_LIVE", None)
+        self.live_mark = None
         self.current = None
         self.leaks = None
         self.passed_phases, self.passed_durs = "", []
@@ -844,6 +845,16 @@ class WorkerPlugin:
     def pytest_configure(self, config):
         self.config = config
         self._neutralise_xdist(config)
+        if self.live_token and _capture_off(config):
+            # -s, on herd's command line or in ini addopts: herd passes
+            # what the tests print through as it comes, once it has this
+            # worker's first marker.
+            self.live_mark = ("\0herd:%s:" % self.live_token).encode()
+            try:
+                sys.stdout.reconfigure(line_buffering=True)
+            except Exception:
+                pass
+            self._mark("")
         workerid = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
         workerinput = {
             "workerid": workerid,
@@ -1488,6 +1499,14 @@ class WorkerPlugin:
             self.ch.phase(None, "call")
         elif report.when == "call":
             self.ch.phase(None, "teardown")
+
+
+def _capture_off(config):
+    """Whether pytest's capture is off: -s, --capture=no, or the capture
+    plugin blocked (-p no:capture)."""
+    if config.pluginmanager.getplugin("capturemanager") is None:
+        return True
+    return getattr(config.option, "capture", "fd") == "no"
 
 
 def _worker_basetemp(config, workerid):

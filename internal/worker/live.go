@@ -42,6 +42,8 @@ type demux struct {
 	test string
 	buf  []byte
 	out  func(test string, p []byte)
+	// marked is set once a marker came.
+	marked bool
 }
 
 func newDemux(token string, out func(test string, p []byte)) *demux {
@@ -73,6 +75,7 @@ func (d *demux) Write(p []byte) (int, error) {
 			continue
 		}
 		d.test = string(rest[len(d.mark) : len(d.mark)+end])
+		d.marked = true
 		rest = rest[len(d.mark)+end+1:]
 	}
 	d.buf = append(d.buf[:0], rest...)

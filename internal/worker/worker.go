@@ -85,6 +85,12 @@ type Spec struct {
 	// write it (-s), and LiveStderr its stderr (which herd keeps the tail
 	// of anyway), cut by test; without LiveStdout stdout is discarded.
 	LiveStdout, LiveStderr Live
+	// LiveOnMark holds a stream's output back from its Live until the
+	// worker's first marker in that stream: the worker writes one once
+	// its configuration turned capture off (-s in ini addopts, which herd
+	// does not read), and none otherwise, so what it prints with capture
+	// on (its own terminal's lines) is discarded, as without Live.
+	LiveOnMark bool
 }
 
 // Event is something that happened to one worker process. Msg (or Msgs),
@@ -301,9 +307,10 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		// -s: the streams carry the worker's markers; the tail keeps
 		// stderr without them.
 		live := spec.LiveStderr
-		errD := newDemux(token, func(test string, b []byte) {
+		var errD *demux
+		errD = newDemux(token, func(test string, b []byte) {
 			p.stderr.Write(b)
-			if live != nil {
+			if live != nil && (!spec.LiveOnMark || errD.marked) {
 				live.Output(test, b)
 			}
 		})
@@ -316,7 +323,12 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 			}
 			errR.Close()
 		}()
-		outD := newDemux(token, spec.LiveStdout.Output)
+		var outD *demux
+		outD = newDemux(token, func(test string, b []byte) {
+			if !spec.LiveOnMark || outD.marked {
+				spec.LiveStdout.Output(test, b)
+			}
+		})
 		drains.Add(1)
 		go func() { // owns outR; stops at EOF
 			defer drains.Done()
