@@ -33,13 +33,15 @@ import (
 	"github.com/herd-run/herd/internal/result"
 	"github.com/herd-run/herd/internal/run"
 	"github.com/herd-run/herd/internal/schedule"
+	herdversion "github.com/herd-run/herd/internal/version"
 	"github.com/herd-run/herd/internal/worker"
 	"github.com/herd-run/herd/internal/xdistctl"
 	"golang.org/x/term"
 )
 
-// version is herd's version; release builds set it with -ldflags.
-var version = "0.1.0"
+// version is herd's version, from internal/version (which the wheels are
+// named by too).
+const version = herdversion.Version
 
 // Exit codes, as pytest's.
 const (
