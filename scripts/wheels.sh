@@ -24,7 +24,7 @@ if [ -x /usr/local/go/bin/go ]; then
 	export PATH="/usr/local/go/bin:$PATH"
 fi
 # No network: modules come from the cache, the toolchain is the local one.
-export GOPROXY=off GOFLAGS=-mod=readonly GOTOOLCHAIN=local
+export GOPROXY=off GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local
 if command -v git >/dev/null 2>&1 && git rev-parse --git-dir >/dev/null 2>&1 &&
 	[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
 	echo "wheels: WARNING: the work tree has uncommitted changes; the wheels hold them" >&2
