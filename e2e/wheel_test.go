@@ -387,7 +387,14 @@ func installWheel(t *testing.T, whl string) {
 		if exe != venvHerd {
 			t.Fatalf("process %d runs %s, want %s", pid, exe, venvHerd)
 		}
-		time.Sleep(time.Second) // let herd start its worker
+		// herd handles Ctrl-C from before it starts any process: wait for
+		// its first child (the interpreter probe or a worker).
+		children := fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if b, _ := os.ReadFile(children); len(strings.TrimSpace(string(b))) > 0 {
+				break
+			}
+		}
 		syscall.Kill(pid, syscall.SIGINT)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
