@@ -389,10 +389,19 @@ func installWheel(t *testing.T, whl string) {
 		}
 		// herd handles Ctrl-C from before it starts any process: wait for
 		// its first child (the interpreter probe or a worker).
-		children := fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)
-		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if b, _ := os.ReadFile(children); len(strings.TrimSpace(string(b))) > 0 {
-				break
+		// Any of its threads may have forked it.
+		hasChild := func() bool {
+			tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+			for _, f := range tasks {
+				if b, _ := os.ReadFile(f); len(strings.TrimSpace(string(b))) > 0 {
+					return true
+				}
+			}
+			return false
+		}
+		for deadline := time.Now().Add(30 * time.Second); !hasChild(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("herd started no process within 30s")
 			}
 		}
 		syscall.Kill(pid, syscall.SIGINT)
@@ -400,8 +409,8 @@ func installWheel(t *testing.T, whl string) {
 		go func() { done <- cmd.Wait() }()
 		select {
 		case <-done:
-		case <-time.After(60 * time.Second):
-			t.Fatalf("herd did not stop within 60s of SIGINT")
+		case <-time.After(30 * time.Second):
+			t.Fatalf("herd did not stop within 30s of SIGINT")
 		}
 		if code := cmd.ProcessState.ExitCode(); code != 2 {
 			t.Errorf("python -m herd after SIGINT: exit %d, want 2 (herd's interrupted)", code)
