@@ -362,6 +362,24 @@ func installWheel(t *testing.T, whl string) {
 			}
 		})
 	}
+	t.Run("python -m herd uses its interpreter", func(t *testing.T) {
+		t.Parallel()
+		// Another interpreter than the venv's, which imports the herd
+		// package from the venv: herd, found in the venv's bin/, would
+		// pick the venv's python by itself; python -m herd makes it use
+		// the interpreter that ran it.
+		site, err := filepath.Glob(filepath.Join(venv, "lib", "python3*", "site-packages"))
+		if err != nil || len(site) != 1 {
+			t.Fatalf("the venv's site-packages: %v %v", site, err)
+		}
+		dir := copySuite(t, "demo")
+		r := run(t, dir, append(env, "PYTHONPATH="+site[0]), python, "-m", "herd", "-n", "2", "test_text.py")
+		wantHeader := fmt.Sprintf("herd %s: 2 workers, python %s", version.Version, python)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "\n"+wantHeader+"\n") {
+			t.Errorf("%s -m herd: exit %d, want 0 and the header line %q\nstdout:\n%s\nstderr:\n%s",
+				python, r.Code, wantHeader, tail(r.Stdout), tail(r.Stderr))
+		}
+	})
 	t.Run("python -m herd execs the binary", func(t *testing.T) {
 		t.Parallel()
 		// The python process becomes herd (same pid): herd's exit code
