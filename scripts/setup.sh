@@ -7,6 +7,9 @@
 #   - Debian's pytest-cov, -asyncio, -mock, -django and -rerunfailures, which
 #     the xdist compatibility tests run (e2e/compat_test.go)
 #   - Debian's chromium, which the HTML report's browser tests run headless
+#   - Debian's python3-venv and python3-pip, with which the wheels' test
+#     (e2e/wheel_test.go) installs a built wheel into a fresh virtualenv,
+#     offline
 #   - Debian's redis-server, which the queue mode's tests (internal/queue,
 #     e2e/queue_test.go) start on loopback themselves (on CI they fail
 #     without it)
@@ -44,7 +47,7 @@ not_installed() {
 	done
 }
 
-packages=(python3-pytest python3-pytest-xdist python3-pytest-timeout redis-server)
+packages=(python3-pytest python3-pytest-xdist python3-pytest-timeout python3-venv python3-pip redis-server)
 mapfile -t missing < <(not_installed "${packages[@]}")
 if [ "${#missing[@]}" -gt 0 ]; then
 	if ! command -v apt-get >/dev/null 2>&1; then

@@ -101,7 +101,7 @@ func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) str
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), doctorTimeout)
 	defer cancel()
-	py, err := config.FindPython(ctx, python, cwd, getenv)
+	py, err := config.FindPython(ctx, python, cwd, selfPath(), getenv)
 	if err != nil {
 		var noPy *config.NoPythonError
 		if errors.As(err, &noPy) {

@@ -33,13 +33,15 @@ import (
 	"github.com/herd-run/herd/internal/result"
 	"github.com/herd-run/herd/internal/run"
 	"github.com/herd-run/herd/internal/schedule"
+	herdversion "github.com/herd-run/herd/internal/version"
 	"github.com/herd-run/herd/internal/worker"
 	"github.com/herd-run/herd/internal/xdistctl"
 	"golang.org/x/term"
 )
 
-// version is herd's version; release builds set it with -ldflags.
-var version = "0.1.0"
+// version is herd's version, from internal/version (which the wheels are
+// named by too).
+const version = herdversion.Version
 
 // Exit codes, as pytest's.
 const (
@@ -209,7 +211,7 @@ func versionMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(strin
 		fmt.Fprintf(stderr, "herd: internal error: get working directory: %v\n", err)
 		return exitInternal
 	}
-	py, err := config.FindPython(ctx, cfg.Python, cwd, getenv)
+	py, err := config.FindPython(ctx, cfg.Python, cwd, selfPath(), getenv)
 	var noPy *config.NoPythonError
 	if errors.As(err, &noPy) {
 		fmt.Fprintln(stderr, pythonError(noPy, cfg.PythonFromEnv))
@@ -240,6 +242,20 @@ func versionMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(strin
 	}
 	fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
 	return exitInternal
+}
+
+// selfPath is the path of herd's own executable, symlinks resolved (pipx
+// and uv link their bin/herd to the one in the tool's virtualenv), or empty
+// when it cannot be known. FindPython looks for a virtualenv around it.
+func selfPath() string {
+	p, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
 }
 
 // pythonError is the one line that says no interpreter would do, naming
@@ -282,7 +298,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if err != nil {
 		return nil, fmt.Errorf("get working directory: %w", err)
 	}
-	py, err := config.FindPython(ctx, cfg.Python, cwd, getenv)
+	py, err := config.FindPython(ctx, cfg.Python, cwd, selfPath(), getenv)
 	if err != nil {
 		return nil, err
 	}

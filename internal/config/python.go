@@ -57,9 +57,11 @@ func (e *NoPythonError) Error() string {
 
 // FindPython returns the interpreter to use: explicit (from --python or
 // HERD_PYTHON; a refusal names --python, which the caller may change) when
-// given, else the first of the active virtualenv, ./.venv,
-// python3 and python on PATH that can import pytest 7.0 or newer.
-func FindPython(ctx context.Context, explicit, dir string, getenv func(string) string) (*Interpreter, error) {
+// given, else the first that can import pytest 7.0 or newer of: the active
+// virtualenv's ($VIRTUAL_ENV/bin/python), the virtualenv herd is installed
+// in (see SelfVenvPython; self is herd's own executable, empty if
+// unknown), ./.venv/bin/python in dir, and python3 and python on PATH.
+func FindPython(ctx context.Context, explicit, dir, self string, getenv func(string) string) (*Interpreter, error) {
 	if explicit != "" {
 		path := explicit
 		if !strings.Contains(path, "/") {
@@ -78,6 +80,9 @@ func FindPython(ctx context.Context, explicit, dir string, getenv func(string) s
 	var cands []string
 	if v := getenv("VIRTUAL_ENV"); v != "" {
 		cands = append(cands, filepath.Join(v, "bin", "python"))
+	}
+	if p := SelfVenvPython(self); p != "" {
+		cands = append(cands, p)
 	}
 	cands = append(cands, filepath.Join(dir, ".venv", "bin", "python"))
 	for _, name := range []string{"python3", "python"} {
@@ -101,6 +106,28 @@ func FindPython(ctx context.Context, explicit, dir string, getenv func(string) s
 		tried = append(tried, Candidate{c, reason})
 	}
 	return nil, &NoPythonError{Tried: tried}
+}
+
+// SelfVenvPython is the python of the virtualenv that herd's executable
+// (self) is installed in, as pip installs the pytest-herd wheel: self's
+// directory holds python (or python3) and its parent holds pyvenv.cfg. So
+// .venv/bin/herd uses .venv's python without the virtualenv being active.
+// It is empty when self is not in a virtualenv's bin/.
+func SelfVenvPython(self string) string {
+	if self == "" {
+		return ""
+	}
+	bin := filepath.Dir(self)
+	if st, err := os.Stat(filepath.Join(filepath.Dir(bin), "pyvenv.cfg")); err != nil || st.IsDir() {
+		return ""
+	}
+	for _, name := range []string{"python", "python3"} {
+		p := filepath.Join(bin, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	return ""
 }
 
 // probe checks that path runs and imports a recent enough pytest.

@@ -83,7 +83,7 @@ func TestFindPythonExplicit(t *testing.T) {
 		if tc.noSlash != "" {
 			explicit = tc.noSlash
 		}
-		in, err := config.FindPython(ctxT(t), explicit, tmp, noEnv)
+		in, err := config.FindPython(ctxT(t), explicit, tmp, "", noEnv)
 		if tc.wantPytest != "" {
 			if err != nil {
 				t.Fatalf("FindPython: %v", err)
@@ -160,7 +160,7 @@ func TestFindPythonDiscoveryOrder(t *testing.T) {
 			}
 			return ""
 		}
-		in, err := config.FindPython(ctxT(t), "", work, getenv)
+		in, err := config.FindPython(ctxT(t), "", work, "", getenv)
 		if err != nil {
 			t.Fatalf("FindPython: %v", err)
 		}
@@ -212,7 +212,7 @@ func TestFindPythonPATH(t *testing.T) {
 			}
 			return ""
 		}
-		in, err := config.FindPython(ctxT(t), "", work, getenv)
+		in, err := config.FindPython(ctxT(t), "", work, "", getenv)
 		if tc.wantPath != "" {
 			if err != nil {
 				t.Fatalf("FindPython: %v", err)
@@ -254,5 +254,132 @@ func TestFindPythonPATH(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+// TestFindPythonSelfVenv: a herd installed in a virtualenv's bin/ (by pip,
+// from the wheel) uses that virtualenv's python when nothing names one.
+type selfVenvCase struct {
+	name string
+	// self is the fake python in herd's own virtualenv (nil: none);
+	// selfName its name there ("python" unless set).
+	self     *fakePython
+	selfName string
+	noCfg    bool // no pyvenv.cfg next to herd's bin/
+	// active is $VIRTUAL_ENV's python (nil: VIRTUAL_ENV unset), dotVenv
+	// ./.venv's.
+	active, dotVenv *fakePython
+	want            string // "self", "active", "dotvenv"; "" for a refusal
+	wantTried       []string
+}
+
+// runSelfVenv lays out herd in a virtualenv (and what tc says around it)
+// and checks what FindPython picks, or tries.
+func runSelfVenv(t *testing.T, tc selfVenvCase) {
+	tmp := t.TempDir()
+	selfBin := filepath.Join(tmp, "tool-env", "bin")
+	if err := os.MkdirAll(selfBin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	herd := filepath.Join(selfBin, "herd")
+	if err := os.WriteFile(herd, []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !tc.noCfg {
+		if err := os.WriteFile(filepath.Join(tmp, "tool-env", "pyvenv.cfg"), []byte("home = /usr/bin\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := tc.selfName
+	if name == "" {
+		name = "python"
+	}
+	selfPy := filepath.Join(selfBin, name)
+	if tc.self != nil {
+		tc.self.write(t, selfPy)
+	}
+	activeDir := filepath.Join(tmp, "active-env")
+	activePy := filepath.Join(activeDir, "bin", "python")
+	if tc.active != nil {
+		tc.active.write(t, activePy)
+	}
+	work := filepath.Join(tmp, "project")
+	dotPy := filepath.Join(work, ".venv", "bin", "python")
+	if tc.dotVenv != nil {
+		tc.dotVenv.write(t, dotPy)
+	}
+	getenv := func(k string) string {
+		if k == "VIRTUAL_ENV" && tc.active != nil {
+			return activeDir
+		}
+		return ""
+	}
+	in, err := config.FindPython(ctxT(t), "", work, herd, getenv)
+	if tc.want == "" {
+		var npe *config.NoPythonError
+		if !errors.As(err, &npe) {
+			t.Fatalf("FindPython = %+v, %v; want a NoPythonError", in, err)
+		}
+		var tried []string
+		for _, c := range npe.Tried {
+			if strings.HasPrefix(c.Path, tmp) {
+				tried = append(tried, strings.ReplaceAll(c.Path, tmp, "$TMP"))
+			}
+		}
+		if strings.Join(tried, " ") != strings.Join(tc.wantTried, " ") {
+			t.Errorf("tried %q, want %q (and what PATH has)", tried, tc.wantTried)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("FindPython: %v", err)
+	}
+	want := map[string]string{"self": selfPy, "active": activePy, "dotvenv": dotPy}[tc.want]
+	if in.Path != want {
+		t.Fatalf("FindPython = %s, want %s", in.Path, want)
+	}
+}
+
+// TestFindPythonSelfVenv: a herd installed in a virtualenv's bin/ (by pip,
+// from the wheel) uses that virtualenv's python when nothing names one.
+func TestFindPythonSelfVenv(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []selfVenvCase{
+		{name: "herd's virtualenv when none is active", self: &fakePython{version: "8.0.0"}, dotVenv: &fakePython{version: "7.1.0"}, want: "self"},
+		{name: "python3 when the virtualenv has no python", self: &fakePython{version: "8.0.0"}, selfName: "python3", want: "self"},
+		{name: "the active virtualenv first", self: &fakePython{version: "8.0.0"}, active: &fakePython{version: "7.4.0"}, want: "active"},
+		{name: "./.venv when herd's virtualenv lacks pytest (pipx, uv tool)", self: &fakePython{noPytest: true}, dotVenv: &fakePython{version: "7.1.0"}, want: "dotvenv"},
+		{name: "no pyvenv.cfg: not a virtualenv", self: &fakePython{version: "8.0.0"}, noCfg: true, dotVenv: &fakePython{version: "7.1.0"}, want: "dotvenv"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			runSelfVenv(t, tc)
+		})
+	}
+}
+
+// TestFindPythonSelfVenvTried changes PATH (to an empty directory), so it
+// does not run in parallel with anything.
+func TestFindPythonSelfVenvTried(t *testing.T) {
+	for _, tc := range []selfVenvCase{
+		{name: "refusal lists herd's virtualenv", self: &fakePython{noPytest: true},
+			wantTried: []string{"$TMP/tool-env/bin/python", "$TMP/project/.venv/bin/python"}},
+		{name: "refusal without pyvenv.cfg does not", self: &fakePython{version: "8.0.0"}, noCfg: true,
+			wantTried: []string{"$TMP/project/.venv/bin/python"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("PATH", t.TempDir())
+			runSelfVenv(t, tc)
+		})
+	}
+}
+
+func TestSelfVenvPython(t *testing.T) {
+	t.Parallel()
+	if got := config.SelfVenvPython(""); got != "" {
+		t.Errorf("SelfVenvPython(\"\") = %q, want empty", got)
+	}
+	if got := config.SelfVenvPython("/no/such/dir/bin/herd"); got != "" {
+		t.Errorf("SelfVenvPython of a missing path = %q, want empty", got)
 	}
 }

@@ -10,15 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
-
-// Enable makes the calling process a child subreaper. It fails harmlessly on
-// kernels without PR_SET_CHILD_SUBREAPER (before 3.4).
-func Enable() error {
-	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-}
 
 // reapTimeout bounds the wait for killed orphans to be reaped; SIGKILL takes
 // effect within milliseconds unless a process is stuck in the kernel.

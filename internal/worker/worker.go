@@ -251,7 +251,7 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 	cmd.ExtraFiles = []*os.File{cmdR, msgW, board}
 	cmd.Stdin = nil
 	cmd.Stderr = errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = reaper.ChildAttr()
 	var outR, outPW *os.File
 	if spec.LiveStdout != nil {
 		outR, outPW, err = os.Pipe()

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/herd-run/herd/internal/protocol"
+	"github.com/herd-run/herd/internal/reaper"
 )
 
 // Request is one command to the controller process.
@@ -363,7 +364,7 @@ func startProcess(spec Spec) (*process, error) {
 	)
 	cmd.ExtraFiles = []*os.File{cmdR, msgW}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = reaper.ChildAttr()
 	if err := cmd.Start(); err != nil {
 		for _, f := range []*os.File{cmdR, cmdW, msgR, msgW} {
 			f.Close()
