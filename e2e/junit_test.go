@@ -316,6 +316,12 @@ func TestJUnitLikePytest(t *testing.T) {
 					t.Fatalf("herd wrote no report where addopts said: %v\n%s", err, tail(h.Stdout+h.Stderr))
 				}
 			}
+			// Both say where the file went, in the same line.
+			for who, stdout := range map[string]string{"herd": h.Stdout, "pytest": py.Stdout} {
+				if !regexp.MustCompile(`(?m)^-+ generated xml file: /\S+\.xml -+$`).MatchString(stdout) {
+					t.Errorf("%s's output has no 'generated xml file' line:\n%s", who, tail(stdout))
+				}
+			}
 			herdTree, pyTree := parseXMLTree(t, herdXML), parseXMLTree(t, pyXML)
 			diffs := diffJUnit(herdTree, pyTree, "")
 			for _, d := range limit(diffs, 15) {

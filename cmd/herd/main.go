@@ -831,6 +831,15 @@ func (l *lazyTerminal) options(o result.Options) report.TerminalOptions {
 	}
 	// pytest does not trim short-summary messages on CI.
 	opts.CI = os.Getenv("CI") != "" || os.Getenv("BUILD_NUMBER") != ""
+	junit := l.cfg.JUnitXML
+	if junit == "" {
+		junit = o.JUnitXML
+	}
+	if junit != "" {
+		if abs, err := filepath.Abs(expandPath(junit)); err == nil {
+			opts.JUnitXML = abs
+		}
+	}
 	return opts
 }
 

@@ -32,6 +32,9 @@ func (t *Terminal) runFinished(run *result.Run) {
 	if t.opts.TB != "no" && strings.ContainsRune(expandReportChars(t.opts.ReportChars), 'P') {
 		t.summaryPasses(run)
 	}
+	if t.opts.JUnitXML != "" {
+		t.tw.sep("-", "generated xml file: "+t.opts.JUnitXML)
+	}
 	t.summaryDurations(run)
 	if run.Coverage != "" {
 		// Where pytest-cov's terminal summary stands, in its framing.

@@ -38,6 +38,9 @@ type TerminalOptions struct {
 	// CI is set when running on CI (pytest checks $CI and $BUILD_NUMBER);
 	// pytest then prints short-summary messages untrimmed.
 	CI bool
+	// JUnitXML is the absolute path of the --junitxml file, if any: the
+	// summary says it was generated, as pytest's junitxml plugin does.
+	JUnitXML string
 }
 
 // DefaultTerminalOptions returns the options pytest uses when given none.
