@@ -459,6 +459,7 @@ func (d *dispatcher) loop() (*result.Run, error) {
 	}
 	d.scanOrphans(true)
 	d.dropElsewhere()
+	sortWarnings(d.run.Tests, d.run.Warnings)
 	if d.cfg.Finish != nil {
 		d.cfg.Finish(d.run)
 	}

@@ -49,3 +49,33 @@ func TestAddWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestSortWarnings: the run lists warnings in serial pytest's order, the
+// one they were raised in by a process that runs everything in turn,
+// whichever worker reported first.
+func TestSortWarnings(t *testing.T) {
+	tests := []*result.Test{
+		{NodeID: "test_a.py::test_1"}, {NodeID: "test_a.py::test_2"},
+		{NodeID: "pkg/test_b.py::TestB::test_3"}, {NodeID: "pkg/test_b.py::test_4"},
+	}
+	w := func(id, msg string) result.Warning { return result.Warning{NodeID: id, Message: msg} }
+	got := []result.Warning{
+		w("pkg/test_b.py::test_4", "late test"),
+		w("test_a.py::test_2", "second test"),
+		w("pkg/test_b.py:3", "import of b"),
+		w("test_a.py::test_1", "first test, first"),
+		w("test_a.py:1", "import of a"),
+		w("conftest.py:5", "configuration"),
+		w("test_a.py::test_1", "first test, second"),
+		w("pkg/test_b.py::TestB::test_3", "class test"),
+	}
+	sortWarnings(tests, got)
+	want := []string{"configuration", "import of a", "import of b", "first test, first", "first test, second", "second test", "class test", "late test"}
+	var msgs []string
+	for _, w := range got {
+		msgs = append(msgs, w.Message)
+	}
+	if !reflect.DeepEqual(msgs, want) {
+		t.Errorf("order %q\nwant  %q", msgs, want)
+	}
+}
