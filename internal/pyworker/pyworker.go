@@ -1,11 +1,13 @@
 // Package pyworker embeds the Python side of herd: a boot script and a pytest
-// plugin that turn one pytest session into a herd worker. Install writes them
-// into a directory the worker's interpreter runs them from.
+// plugin (the package herd_worker) that turn one pytest session into a herd
+// worker. Install writes them into a directory the worker's interpreter runs
+// them from.
 package pyworker
 
 import (
-	_ "embed"
+	"embed"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -13,8 +15,15 @@ import (
 //go:embed herd_boot.py
 var bootScript []byte
 
-//go:embed herd_worker.py
-var pluginSource []byte
+// plugin is the worker plugin, a Python package: its one top-level name
+// on the worker's sys.path is herd_worker, so it cannot shadow a module of
+// the suite's.
+//
+//go:embed herd_worker/*.py
+var plugin embed.FS
+
+// PluginDir is the plugin package's directory in the install directory.
+const PluginDir = "herd_worker"
 
 //go:embed herd_cov.py
 var covScript []byte
@@ -33,12 +42,26 @@ const CovName = "herd_cov.py"
 // BootName is the file name of the boot script inside the install directory.
 const BootName = "herd_boot.py"
 
-// Install writes the boot script and the plugin into dir and returns the boot
-// script's path.
+// Install writes the boot script, the plugin package and the other scripts
+// into dir and returns the boot script's path.
 func Install(dir string) (string, error) {
-	files := map[string][]byte{BootName: bootScript, "herd_worker.py": pluginSource, CovName: covScript, CtlName: ctlScript}
+	files := map[string][]byte{BootName: bootScript, CovName: covScript, CtlName: ctlScript}
+	modules, err := fs.Glob(plugin, PluginDir+"/*.py")
+	if err != nil {
+		return "", fmt.Errorf("install worker plugin: %w", err)
+	}
+	for _, name := range modules {
+		data, err := plugin.ReadFile(name)
+		if err != nil {
+			return "", fmt.Errorf("install worker plugin: %w", err)
+		}
+		files[name] = data
+	}
+	if err := os.MkdirAll(filepath.Join(dir, PluginDir), 0o755); err != nil {
+		return "", fmt.Errorf("install worker plugin: %w", err)
+	}
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
 			return "", fmt.Errorf("install worker plugin: %w", err)
 		}
 	}
