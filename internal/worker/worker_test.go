@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 // helperMain is a fake pytest worker. It speaks the protocol on fds 3 and 4
-// as herd_boot.py and herd_worker.py do, and misbehaves as its mode says.
+// as herd_boot.py and the herd_worker package do, and misbehaves as its mode says.
 func helperMain(mode string, args []string) int {
 	if os.Getenv(protocol.EnvMagic) != protocol.MagicValue ||
 		os.Getenv(protocol.EnvCmdFD) != "3" || os.Getenv(protocol.EnvMsgFD) != "4" {
@@ -138,7 +138,7 @@ func helperMain(mode string, args []string) int {
 			switch c.Type {
 			case protocol.CmdRun:
 				for _, id := range c.IDs {
-					// Under -s, as herd_worker.py: a marker in stdout and
+					// Under -s, as herd_worker does: a marker in stdout and
 					// stderr where the test's output begins and ends (this
 					// one cut in two writes, as a slow pipe may deliver it).
 					mark := func(id string) {
