@@ -417,7 +417,8 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	defer ctl.Close()
 	var ctlErr error
 	res, err := run.Execute(ctx, run.Config{
-		Nodes: ctl,
+		DeathWords: report.DeathWords,
+		Nodes:      ctl,
 		Finish: func(r *result.Run) {
 			if len(r.Info.Cov) > 0 {
 				finishCoverage(ctx, py.Path, filepath.Join(dir, pyworker.CovName), cwd, r, stderr)

@@ -1,23 +1,22 @@
 package queue
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
-	"github.com/herd-run/herd/internal/report"
+	"github.com/herd-run/herd/internal/codec"
 	"github.com/herd-run/herd/internal/result"
 )
 
-// resultRecord is what the store holds for a test: the machine that ran
-// it, and the test as herd's JSON report writes it. Its start and stop are
-// seconds from that machine's start.
+// resultRecord is what the store holds for a test: the version of the
+// codec that wrote it (0 for version 1, which wrote none), the machine that
+// ran it, and the test as herd's JSON report holds it. Its start and stop
+// are seconds from that machine's start.
 type resultRecord struct {
+	V       int             `json:"v,omitempty"`
 	Machine string          `json:"m"`
 	Test    json.RawMessage `json:"t"`
 }
@@ -29,19 +28,21 @@ type machineRecord struct {
 	Name string `json:"name"`
 	// Start is when the machine's run started, Stop when it ended (unix
 	// milliseconds; Stop 0 while it runs).
-	Start           int64                    `json:"start"`
-	Stop            int64                    `json:"stop,omitempty"`
-	Workers         int                      `json:"workers"`
-	Herd            string                   `json:"herd,omitempty"`
-	Python          string                   `json:"python,omitempty"`
-	PythonPath      string                   `json:"python_path,omitempty"`
-	Pytest          string                   `json:"pytest,omitempty"`
-	Rootdir         string                   `json:"rootdir,omitempty"`
-	Deselected      int                      `json:"deselected,omitempty"`
-	CollectionErrs  []result.CollectionError `json:"collection_errors,omitempty"`
-	Skips           []json.RawMessage        `json:"skips,omitempty"`
-	Interrupted     bool                     `json:"interrupted,omitempty"`
-	InterruptReason string                   `json:"interrupt_reason,omitempty"`
+	Start          int64                    `json:"start"`
+	Stop           int64                    `json:"stop,omitempty"`
+	Workers        int                      `json:"workers"`
+	Herd           string                   `json:"herd,omitempty"`
+	Python         string                   `json:"python,omitempty"`
+	PythonPath     string                   `json:"python_path,omitempty"`
+	Pytest         string                   `json:"pytest,omitempty"`
+	Rootdir        string                   `json:"rootdir,omitempty"`
+	Deselected     int                      `json:"deselected,omitempty"`
+	CollectionErrs []result.CollectionError `json:"collection_errors,omitempty"`
+	Skips          []json.RawMessage        `json:"skips,omitempty"`
+	// V is the version of the codec that wrote Skips (0 for version 1).
+	V               int    `json:"v,omitempty"`
+	Interrupted     bool   `json:"interrupted,omitempty"`
+	InterruptReason string `json:"interrupt_reason,omitempty"`
 }
 
 // warningRecord is one warning in a machine's list.
@@ -50,40 +51,13 @@ type warningRecord struct {
 	Message string `json:"message"`
 }
 
-// encodeTest encodes t as an entry of the "tests" of herd's JSON report,
-// so the store holds what the report holds (and reads back the same way).
-func encodeTest(t *result.Test) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	if err := report.WriteJSON(&buf, &result.Run{Tests: []*result.Test{t}}); err != nil {
-		return nil, err
+// recordVersion is the codec version of a record that says v: records
+// of version 1 say none.
+func recordVersion(v int) int {
+	if v == 0 {
+		return 1
 	}
-	var doc struct {
-		Tests []json.RawMessage `json:"tests"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		return nil, fmt.Errorf("encode %s: %w", t.NodeID, err)
-	}
-	if len(doc.Tests) != 1 {
-		return nil, fmt.Errorf("encode %s: the report holds %d tests", t.NodeID, len(doc.Tests))
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, doc.Tests[0]); err != nil {
-		return nil, fmt.Errorf("encode %s: %w", t.NodeID, err)
-	}
-	return out.Bytes(), nil
-}
-
-// decodeTest reads what encodeTest wrote.
-func decodeTest(raw json.RawMessage) (*result.Test, error) {
-	doc := fmt.Sprintf(`{"version":%d,"tests":[%s]}`, report.JSONVersion, raw)
-	r, err := report.ReadJSON(strings.NewReader(doc))
-	if err != nil {
-		return nil, err
-	}
-	if len(r.Tests) != 1 {
-		return nil, errors.New("decode a test: not one test")
-	}
-	return r.Tests[0], nil
+	return v
 }
 
 // encodeResult is the store's record of t, run by machine: t with its
@@ -102,11 +76,11 @@ func encodeResult(machine string, t *result.Test) (string, error) {
 			}
 		}
 	}
-	raw, err := encodeTest(&c)
+	raw, err := codec.MarshalTest(&c)
 	if err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(resultRecord{Machine: machine, Test: raw})
+	b, err := json.Marshal(resultRecord{V: codec.Version, Machine: machine, Test: raw})
 	if err != nil {
 		return "", fmt.Errorf("encode %s: %w", t.NodeID, err)
 	}
@@ -119,7 +93,7 @@ func decodeResult(s string) (string, *result.Test, error) {
 	if err := json.Unmarshal([]byte(s), &rec); err != nil {
 		return "", nil, fmt.Errorf("decode a result: %w", err)
 	}
-	t, err := decodeTest(rec.Test)
+	t, err := codec.UnmarshalTest(rec.Test, recordVersion(rec.V))
 	if err != nil {
 		return "", nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herd-run/herd/internal/codec"
 	"github.com/herd-run/herd/internal/protocol"
 	"github.com/herd-run/herd/internal/result"
 	"github.com/herd-run/herd/internal/run"
@@ -632,7 +633,7 @@ func TestWholeRun(t *testing.T) {
 		CollectionErrs: []result.CollectionError{{Path: "bad.py", Message: "boom"}}}
 	b := &machineRecord{Name: "b", Start: 2500, Workers: 1, Python: "3.11",
 		CollectionErrs: []result.CollectionError{{Path: "bad.py", Message: "boom"}}}
-	skip, _ := encodeTest(&result.Test{NodeID: "skipmod.py", Outcome: result.Skipped, Longrepr: "skipped"})
+	skip, _ := codec.MarshalTest(&result.Test{NodeID: "skipmod.py", Outcome: result.Skipped, Longrepr: "skipped"})
 	a.Skips = []json.RawMessage{skip}
 	b.Skips = []json.RawMessage{skip}
 	enc := func(r *machineRecord) string { s, _ := jsonString(r); return s }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/herd-run/herd/internal/codec"
 	"github.com/herd-run/herd/internal/result"
 )
 
@@ -115,12 +116,13 @@ func (c *Consumer) Handle(ev result.Event) {
 			Pytest:     r.Info.Pytest,
 			Rootdir:    r.Info.Rootdir,
 			Deselected: r.Deselected,
+			V:          codec.Version,
 		}
 		c.record.CollectionErrs = append(c.record.CollectionErrs, r.CollectionErrors...)
 		for _, t := range r.Tests {
 			if _, ok := c.byID[t.NodeID]; !ok && t.Outcome == result.Skipped {
 				// A module skipped at import: not a test of the queue.
-				if raw, err := encodeTest(t); err == nil {
+				if raw, err := codec.MarshalTest(t); err == nil {
 					c.record.Skips = append(c.record.Skips, raw)
 				}
 			}

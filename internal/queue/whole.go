@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/herd-run/herd/internal/codec"
 	"github.com/herd-run/herd/internal/result"
 )
 
@@ -165,7 +166,7 @@ func Whole(s *Snapshot) (*result.Run, *Status, error) {
 			}
 			run.Info.Workers += r.Workers
 			for _, raw := range r.Skips {
-				t, err := decodeTest(raw)
+				t, err := codec.UnmarshalTest(raw, recordVersion(r.V))
 				if err != nil || skipped[t.NodeID] {
 					continue
 				}

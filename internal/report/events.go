@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/herd-run/herd/internal/codec"
 	"github.com/herd-run/herd/internal/result"
 )
 
@@ -72,6 +73,8 @@ type workerDiedEvent struct {
 	Message string `json:"message"`
 	// Cause is why herd killed the worker itself, when it did.
 	Cause string `json:"cause,omitempty"`
+	// The death's typed keys: reason, signal, exit_code, kill_stage...
+	codec.Death
 }
 
 type testStartedEvent struct {
@@ -88,19 +91,8 @@ type testFinishedEvent struct {
 	Outcome  result.Outcome `json:"outcome"`
 	Duration float64        `json:"duration"`
 	Message  string         `json:"message"`
-	Crash    *eventCrash    `json:"crash"`
+	Crash    *codec.Crash   `json:"crash"`
 	Attempts int            `json:"attempts"`
-}
-
-// eventCrash is how a worker ended, for a crashed or timed-out test. It has
-// its own type, so the stream's format does not follow the JSON report's.
-type eventCrash struct {
-	Signal     string   `json:"signal"`
-	ExitCode   *int     `json:"exit_code"`
-	Phase      string   `json:"phase"`
-	KillStage  string   `json:"kill_stage"`
-	StderrTail string   `json:"stderr_tail"`
-	PriorTests []string `json:"prior_tests"`
 }
 
 type runFinishedEvent struct {
@@ -136,7 +128,12 @@ func (e *EventWriter) Handle(ev result.Event) {
 	case result.WorkerStarted:
 		line = workerStartedEvent{head, ev.Worker, ev.Process, ev.PID}
 	case result.WorkerDied:
-		line = workerDiedEvent{head, ev.Worker, ev.Process, ev.Message, ev.Cause}
+		died := workerDiedEvent{eventHead: head, Worker: ev.Worker, Process: ev.Process}
+		if d := ev.Death; d != nil {
+			w := DeathWords(*d)
+			died.Message, died.Cause, died.Death = w.Message, w.Why, codec.EncodeDeath(*d)
+		}
+		line = died
 	case result.TestStarted:
 		line = testStartedEvent{head, ev.Worker, ev.NodeID}
 	case result.TestFinished:
@@ -151,16 +148,7 @@ func (e *EventWriter) Handle(ev result.Event) {
 			f.Duration = seconds(t.Duration)
 			f.Message = failureMessage(t)
 			f.Attempts = len(t.Attempts)
-			if c := t.Crash; c != nil {
-				f.Crash = &eventCrash{
-					Signal:     c.Signal,
-					ExitCode:   c.ExitCode,
-					Phase:      c.Phase,
-					KillStage:  c.KillStage,
-					StderrTail: c.StderrTail,
-					PriorTests: append([]string{}, c.PriorTests...),
-				}
-			}
+			f.Crash = codec.EncodeCrash(t.Crash)
 		}
 		line = f
 	case result.RunFinished:

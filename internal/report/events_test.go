@@ -38,12 +38,14 @@ func eventSequence() []result.Event {
 		{Kind: result.TestStarted, Time: ms(401), Worker: "gw0", NodeID: fail.NodeID},
 		{Kind: result.TestStarted, Time: ms(401), Worker: "gw1", NodeID: segv.NodeID},
 		{Kind: result.TestFinished, Time: ms(412), Worker: "gw0", NodeID: fail.NodeID, Test: fail},
-		{Kind: result.WorkerDied, Time: ms(521), Worker: "gw1", Process: 1, Message: "killed by signal SIGSEGV"},
+		{Kind: result.WorkerDied, Time: ms(521), Worker: "gw1", Process: 1,
+			Death: &result.Death{Reason: result.DeathCrash, Signal: "SIGSEGV", NodeID: segv.NodeID}},
 		{Kind: result.TestFinished, Time: ms(521), Worker: "gw1", NodeID: segv.NodeID, Test: segv},
 		{Kind: result.WorkerStarted, Time: ms(530), Worker: "gw1", Process: 2, PID: 4102},
 		{Kind: result.TestStarted, Time: ms(1000), Worker: "gw0", NodeID: hang.NodeID},
-		{Kind: result.WorkerDied, Time: ms(6000), Worker: "gw0", Process: 2, Message: "killed by SIGKILL",
-			Cause: "test_slow.py::test_hang timed out after 5s: worker killed (SIGKILL after stack dump and SIGTERM)"},
+		{Kind: result.WorkerDied, Time: ms(6000), Worker: "gw0", Process: 2,
+			Death: &result.Death{Reason: result.DeathTimeout, Signal: "SIGKILL", KillStage: "SIGKILL", Limit: 5 * time.Second,
+				NodeID: hang.NodeID}},
 		{Kind: result.TestFinished, Time: ms(6000), Worker: "gw0", NodeID: hang.NodeID, Test: hang},
 		{Kind: result.TestFinished, Time: ms(6001), NodeID: "test_slow.py::test_after", Test: byID["test_slow.py::test_after"]},
 		{Kind: result.RunFinished, Time: 75*time.Second + ms(120), Run: run},
@@ -98,7 +100,7 @@ func TestEventStreamTestFinished(t *testing.T) {
 	w := NewEventWriter(&b)
 	crashed := &result.Test{NodeID: "t.py::test_x[</script>]", Outcome: result.Crashed, Worker: "gw3", Process: 2,
 		Duration: 1500 * time.Millisecond,
-		Crash:    &result.Crash{ExitCode: intp(3), Phase: "setup"}}
+		Crash:    &result.Crash{Death: result.Death{Reason: result.DeathCrash, ExitCode: intp(3)}, Phase: "setup"}}
 	w.Handle(result.Event{Kind: result.TestFinished, Time: 2 * time.Second, Worker: "gw3", NodeID: crashed.NodeID, Test: crashed})
 	var m map[string]any
 	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
@@ -109,7 +111,7 @@ func TestEventStreamTestFinished(t *testing.T) {
 		"nodeid": "t.py::test_x[</script>]", "outcome": "crashed", "duration": 1.5,
 		"message": "exit code 3 on gw3 during setup", "attempts": 0.0,
 		"crash": map[string]any{"signal": "", "exit_code": 3.0, "phase": "setup", "kill_stage": "",
-			"stderr_tail": "", "prior_tests": []any{}},
+			"stderr_tail": "", "prior_tests": []any{}, "reason": "crash"},
 	}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("got  %v\nwant %v", m, want)

@@ -12,7 +12,7 @@ func TestGitHubAnnotations(t *testing.T) {
 		{NodeID: "tests/test_a.py::test_ok", File: "tests/test_a.py", Line: 3, Outcome: result.Passed},
 		{NodeID: "tests/test_a.py::test_bad[a,b]", File: "tests/test_a.py", Line: 7, Outcome: result.Failed, Message: "assert 1 == 2\n+ where 100%"},
 		{NodeID: "tests/test_b.py::test_segv", File: "tests/test_b.py", Line: 1, Outcome: result.Crashed,
-			Crash: &result.Crash{Signal: "SIGSEGV"}, Message: "worker gw0 crashed: killed by SIGSEGV"},
+			Crash: &result.Crash{Death: result.Death{Reason: result.DeathCrash, Signal: "SIGSEGV"}}, Message: "worker gw0 crashed: killed by SIGSEGV"},
 	}, CollectionErrors: []result.CollectionError{{Path: "tests/test_c.py", Message: "Traceback\nImportError: no module x"}}}
 	var buf bytes.Buffer
 	NewGitHubAnnotations(&buf).Handle(result.Event{Kind: result.RunFinished, Run: run})

@@ -104,7 +104,7 @@ func TestWriteJSONEveryTestOnceInOrder(t *testing.T) {
 	if !reflect.DeepEqual(doc["summary"], want) {
 		t.Errorf("summary = %v, want %v", doc["summary"], want)
 	}
-	if doc["collected"] != 12.0 || doc["duration"] != 75.12 || doc["interrupted"] != false || doc["herd_version"] != "0.1.0" || doc["version"] != 1.0 {
+	if doc["collected"] != 12.0 || doc["duration"] != 75.12 || doc["interrupted"] != false || doc["herd_version"] != "0.1.0" || doc["version"] != 2.0 {
 		t.Errorf("header fields wrong: collected=%v duration=%v interrupted=%v herd_version=%v version=%v",
 			doc["collected"], doc["duration"], doc["interrupted"], doc["herd_version"], doc["version"])
 	}
@@ -125,6 +125,7 @@ func TestWriteJSONCrash(t *testing.T) {
 		"kill_stage":  "",
 		"phase":       "call",
 		"prior_tests": []any{"test_a.py::test_err", "test_a.py::test_skip"},
+		"reason":      "crash",
 	}
 	if !reflect.DeepEqual(segv, wantSegv) {
 		t.Errorf("crash by signal = %v, want %v", segv, wantSegv)
@@ -157,7 +158,7 @@ func TestWriteJSONEmptyListsAreArrays(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{
-  "version": 1,
+  "version": 2,
   "herd_version": "",
   "collected": 0,
   "deselected": 0,

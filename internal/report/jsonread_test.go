@@ -30,7 +30,7 @@ func roundTripRun() *result.Run {
 	ts[1].Outcome = result.Flaky
 	ts[2].Policy = "group"
 	ts[8].Attempts = []result.Attempt{{Outcome: result.Crashed, Worker: "gw1", Process: 1, Start: ms(1), Stop: ms(2),
-		Duration: ms(1), Crash: &result.Crash{Signal: "SIGABRT", PriorTests: []string{"a"}}}}
+		Duration: ms(1), Crash: &result.Crash{Death: result.Death{Reason: result.DeathCrash, Signal: "SIGABRT"}, PriorTests: []string{"a"}}}}
 	ts[10].Duration = 1234567891 * time.Nanosecond
 	return run
 }

@@ -79,15 +79,10 @@ func errorPhase(t *result.Test) string {
 // crashCause says how a worker ended: "SIGSEGV", "exit code 3", or "" when
 // nothing is known.
 func crashCause(c *result.Crash) string {
-	switch {
-	case c == nil:
+	if c == nil {
 		return ""
-	case c.Signal != "":
-		return c.Signal
-	case c.ExitCode != nil:
-		return fmt.Sprintf("exit code %d", *c.ExitCode)
 	}
-	return ""
+	return DeathWords(c.Death).Cause
 }
 
 // failureMessage is the one-line reason shown after " - " in the short
@@ -124,11 +119,14 @@ func failureMessage(t *result.Test) string {
 	return t.Message
 }
 
-// timeoutMessage is "timeout after 5.00s" for a test that timed out, or the
-// test's own message when it already says so.
+// timeoutMessage is "timeout after 5s" for a test herd killed at its
+// timeout, or "timeout after 5.00s" (its duration) when the timeout is not
+// known.
 func timeoutMessage(t *result.Test) string {
-	if strings.HasPrefix(t.Message, "timeout") {
-		return t.Message
+	if t.Crash != nil {
+		if w := DeathWords(t.Crash.Death).Timeout; w != "" {
+			return w
+		}
 	}
 	return fmt.Sprintf("timeout after %.2fs", t.Duration.Seconds())
 }
@@ -154,16 +152,7 @@ func crashVerdict(t *result.Test) string {
 	if c.Phase != "" {
 		line += " during " + c.Phase
 	}
-	switch {
-	case c.Signal != "":
-		line += ": killed by signal " + c.Signal
-	case c.ExitCode != nil:
-		line += fmt.Sprintf(": exited with code %d", *c.ExitCode)
-	}
-	if c.KillStage != "" {
-		line += " (kill stage: " + c.KillStage + ")"
-	}
-	return line
+	return line + DeathWords(c.Death).Ended
 }
 
 // crashDetails describes a crashed or timed-out test's worker death: the

@@ -133,11 +133,15 @@ func (t *Terminal) Handle(ev result.Event) {
 		}
 	case result.WorkerDied:
 		delete(t.running, ev.Worker)
-		if ev.Cause != "" {
+		var w result.DeathText
+		if ev.Death != nil {
+			w = DeathWords(*ev.Death)
+		}
+		if w.Why != "" {
 			// herd killed it (a timeout, Ctrl-C): say why, not how.
-			t.tw.writeLine(workerPrefix(ev.Worker) + ev.Cause)
+			t.tw.writeLine(workerPrefix(ev.Worker) + w.Why)
 		} else {
-			t.tw.writeLine(workerPrefix(ev.Worker) + "worker died: " + ev.Message)
+			t.tw.writeLine(workerPrefix(ev.Worker) + "worker died: " + w.Message)
 		}
 	case result.TestStarted:
 		if ev.Worker != "" {

@@ -264,7 +264,7 @@ func TestTerminalTTY(t *testing.T) {
 		t.Errorf("a failure is printed above the status line:\n got %q\nwant %q", b.String(), want)
 	}
 	b.Reset()
-	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Message: "killed by SIGKILL"})
+	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Death: &result.Death{Reason: result.DeathCrash, Signal: "SIGKILL"}})
 	if want := "\r\x1b[K[gw1] worker died: killed by SIGKILL\n[2/8] 1 passed, 1 failed | ETA 12s"; b.String() != want {
 		t.Errorf("worker death:\n got %q\nwant %q", b.String(), want)
 	}
@@ -318,7 +318,7 @@ func TestTerminalWorkerDiedBetweenLetters(t *testing.T) {
 	run := passedRun()
 	term.Handle(result.Event{Kind: result.Collected, Run: run})
 	term.Handle(result.Event{Kind: result.TestFinished, Worker: "gw0", Test: run.Tests[0]})
-	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Message: "exit code 1"})
+	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Death: &result.Death{Reason: result.DeathCrash, ExitCode: intp(1)}})
 	term.Handle(result.Event{Kind: result.TestFinished, Worker: "gw0", Test: run.Tests[1]})
 	term.Handle(result.Event{Kind: result.TestFinished, Worker: "gw0", Test: run.Tests[2]})
 	term.Handle(result.Event{Kind: result.Tick})
@@ -629,8 +629,8 @@ func TestTerminalHerdKillSaysCause(t *testing.T) {
 	run := passedRun()
 	term.Handle(result.Event{Kind: result.Collected, Run: run})
 	term.Handle(result.Event{Kind: result.TestFinished, Worker: "gw0", Test: run.Tests[0]})
-	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Message: "killed by SIGTERM",
-		Cause: "test_b.py::test_2 timed out after 2s: worker killed (SIGTERM after stack dump)"})
+	term.Handle(result.Event{Kind: result.WorkerDied, Worker: "gw1", Death: &result.Death{Reason: result.DeathTimeout,
+		Signal: "SIGTERM", KillStage: "SIGTERM", Limit: 2 * time.Second, NodeID: "test_b.py::test_2"}})
 	term.Handle(result.Event{Kind: result.Tick})
 	want := "collected 3 items\n" +
 		"\n" +

@@ -64,23 +64,18 @@ type Section struct {
 // Crash describes how a worker died while it ran a test (outcome crashed) or
 // how it was killed when the test ran too long (outcome timeout).
 type Crash struct {
-	// Signal is the name of the signal that ended the worker ("SIGSEGV"), or
-	// empty when it exited on its own.
-	Signal string `json:"signal"`
-	// ExitCode is the worker's exit code, or nil when a signal ended it.
-	ExitCode *int `json:"exit_code"`
+	// Death is how and why the worker ended: its signal or exit code, the
+	// kill stage, the reason (crash or timeout).
+	Death
 	// StderrTail is the last part of the worker's stderr, which holds the
 	// Python traceback faulthandler wrote at the moment of death.
-	StderrTail string `json:"stderr_tail"`
-	// KillStage names the last stage of herd's kill escalation that fired
-	// ("stacks", "SIGTERM", "SIGKILL"), empty when herd killed nothing.
-	KillStage string `json:"kill_stage,omitempty"`
+	StderrTail string
 	// Phase is where the worker was when it died: "setup", "call",
 	// "teardown", or empty when unknown.
-	Phase string `json:"phase,omitempty"`
+	Phase string
 	// PriorTests are the tests that ran earlier on the same worker process,
 	// oldest first.
-	PriorTests []string `json:"prior_tests,omitempty"`
+	PriorTests []string
 }
 
 // Test is the result of one collected test.
@@ -392,14 +387,8 @@ type Event struct {
 	Run *Run
 	// Info is set for RunStarted.
 	Info *Info
-	// Message is a human-readable detail (how a worker died: "killed by
-	// SIGSEGV", "exit code 3").
-	Message string
-	// Cause says, for WorkerDied, why herd killed the worker itself, in
-	// the words of the cause ("test_x.py::test_hang timed out after 2s:
-	// worker killed (SIGTERM after stack dump)"); empty when herd did not
-	// (a crash).
-	Cause string
+	// Death is how and why the worker ended, for WorkerDied.
+	Death *Death
 	// Process is the worker's process number in its slot (see
 	// Test.Process), for worker events.
 	Process int

@@ -1,57 +1,51 @@
 package run
 
 import (
-	"fmt"
-
+	"github.com/herd-run/herd/internal/result"
 	"github.com/herd-run/herd/internal/worker"
 )
 
-// deathCause says, in the words of its cause, why herd killed a worker
-// itself: a test that ran past its timeout, Ctrl-C, a missed deadline
-// ("test_x.py::test_hang timed out after 2s: worker killed (SIGTERM after
-// stack dump)"). It is empty for a death herd did not cause (a crash).
-func (d *dispatcher) deathCause(s *slotState, ex *worker.Exit) string {
-	if !s.killed {
-		return ""
+// deathOf is how and why the process of slot s ended (ex): the typed death
+// the WorkerDied event and a crashed or timed-out result carry. A death herd
+// caused itself names its cause: a test past its timeout, a missed
+// deadline outside tests, Ctrl-C; any other is a crash, or a handshake
+// failure.
+func (d *dispatcher) deathOf(s *slotState, ex *worker.Exit) result.Death {
+	death := result.Death{Signal: ex.Signal, KillStage: ex.KillStage, Reason: result.DeathCrash}
+	switch {
+	case ex.Err != nil:
+		death.Error = ex.Err.Error()
+	case ex.Signal == "":
+		code := ex.Code
+		death.ExitCode = &code
+	}
+	if s.current >= 0 {
+		death.NodeID = d.tests[s.current].info.ID
 	}
 	switch {
-	case s.timedOut && s.current >= 0:
-		t := d.tests[s.current]
-		return fmt.Sprintf("%s timed out after %s: worker killed (%s)", t.info.ID, fmtSeconds(d.timeoutOf(t)), killWords(ex, true))
-	case s.exitInfo != "":
-		// The deadlines outside tests (collection, between tests, session
-		// end) dump the stacks before the kill, as a timeout does.
-		return s.exitInfo + ": worker killed (" + killWords(ex, true) + ")"
-	case d.interrupted > 0:
-		what := "stopped"
-		if s.current >= 0 {
-			what = d.tests[s.current].info.ID + " stopped"
-		}
-		return what + ": interrupted (worker killed by " + killWords(ex, false) + ")"
+	case s.killed && s.timedOut && s.current >= 0:
+		death.Reason = result.DeathTimeout
+		death.Limit = d.timeoutOf(d.tests[s.current])
+	case s.killed && s.stall == stallCollection:
+		death.Reason, death.Limit = result.DeathCollectTimeout, CollectTimeout
+	case s.killed && s.stall == stallBetween:
+		death.Reason, death.Limit = result.DeathStuck, StuckTimeout
+	case s.killed && s.stall == stallSessionEnd:
+		death.Reason, death.Limit = result.DeathShutdown, d.cfg.ShutdownTimeout
+	case s.killed && d.interrupted > 0:
+		death.Reason = result.DeathInterrupt
+		death.Detail = s.handshake
+	case s.handshake != "":
+		death.Reason = result.DeathHandshake
+		death.Detail = s.handshake
 	}
-	return ""
+	return death
 }
 
-// killWords names the last stage of herd's kill escalation that fired, and
-// how the worker ended when that was not the stage's signal. stacks says
-// the escalation began with a stack dump (SIGUSR1).
-func killWords(ex *worker.Exit, stacks bool) string {
-	var w string
-	switch {
-	case ex.KillStage == "stacks":
-		w = "stack dump"
-	case stacks && ex.KillStage == "SIGTERM":
-		w = "SIGTERM after stack dump"
-	case stacks && ex.KillStage == "SIGKILL":
-		w = "SIGKILL after stack dump and SIGTERM"
-	case ex.KillStage != "":
-		w = ex.KillStage
-	}
-	if ex.KillStage == "" || ex.Signal != ex.KillStage {
-		if w == "" {
-			return describeExit(ex)
-		}
-		w += "; " + describeExit(ex)
-	}
-	return w
-}
+// Where herd finds a process hung outside any test (slotState.stall): the
+// words the run's stalls carry.
+const (
+	stallCollection = "collection"
+	stallBetween    = "between tests"
+	stallSessionEnd = "session end"
+)

@@ -22,20 +22,24 @@ func TestDeathCauses(t *testing.T) {
 		then      func(interrupts chan<- struct{}, c *clock)
 		timeout   time.Duration
 		wantCause func(suite []string) []string
+		// wantReason is the reason of the death.
+		wantReason result.DeathReason
 	}
 	for _, tc := range []testCase{
 		{
-			name:    "timeout",
-			setup:   func(ids []string) map[string]behave { return map[string]behave{ids[1]: {hang: true}} },
-			timeout: 150 * time.Millisecond,
+			name:       "timeout",
+			setup:      func(ids []string) map[string]behave { return map[string]behave{ids[1]: {hang: true}} },
+			timeout:    150 * time.Millisecond,
+			wantReason: result.DeathTimeout,
 			wantCause: func(ids []string) []string {
 				return []string{ids[1] + " timed out after 0.15s: worker killed (SIGKILL after stack dump and SIGTERM)"}
 			},
 		},
 		{
-			name:      "crash",
-			setup:     func(ids []string) map[string]behave { return map[string]behave{ids[1]: {crash: "SIGSEGV"}} },
-			wantCause: func([]string) []string { return []string{""} },
+			name:       "crash",
+			setup:      func(ids []string) map[string]behave { return map[string]behave{ids[1]: {crash: "SIGSEGV"}} },
+			wantCause:  func([]string) []string { return []string{""} },
+			wantReason: result.DeathCrash,
 		},
 		{
 			name: "interrupt",
@@ -80,8 +84,12 @@ func TestDeathCauses(t *testing.T) {
 			var got []string
 			for _, ev := range s.all() {
 				if ev.Kind == result.WorkerDied {
-					got = append(got, ev.Cause)
-					if ev.Message == "" {
+					w := deathWords(ev)
+					got = append(got, w.Why)
+					if w.Message == "" || ev.Death.Reason != tc.wantReason {
+						t.Errorf("WorkerDied with death %+v, want reason %q", ev.Death, tc.wantReason)
+					}
+					if w.Message == "" {
 						t.Errorf("WorkerDied without Message (how it died)")
 					}
 				}

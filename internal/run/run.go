@@ -55,6 +55,10 @@ const maxStartupDeaths = 3
 
 // Config configures one run.
 type Config struct {
+	// DeathWords words a worker's death (report.DeathWords): the run's
+	// messages about crashes, timeouts and stalls say what it says. It
+	// must be set.
+	DeathWords func(result.Death) result.DeathText
 	// Workers is the number of worker processes (at least 1).
 	Workers int
 	// Starter starts worker processes.
@@ -255,8 +259,9 @@ type slotState struct {
 	deadline        time.Time
 	timedOut        bool
 	killed          bool
-	exitInfo        string
-	startedAt       time.Time
+	// handshake says how this process's handshake failed, when it did.
+	handshake string
+	startedAt time.Time
 	// stall says where herd found this process hung outside any test
 	// ("collection", "between tests", "session end") when it killed it
 	// for that, and stallAt when.
@@ -370,6 +375,9 @@ func Execute(ctx context.Context, cfg Config) (*result.Run, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.DeathWords == nil {
+		return nil, errors.New("run: no DeathWords to word worker deaths with")
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = ShutdownTimeout
@@ -546,7 +554,7 @@ func (d *dispatcher) spawn(s *slotState) {
 	s.split, s.collectingSince = false, time.Time{}
 	s.starts = 0
 	s.node, s.nodeOutput, s.nodeFinished = false, "", false
-	s.deadline, s.exitInfo, s.stall = time.Time{}, "", ""
+	s.deadline, s.handshake, s.stall = time.Time{}, "", ""
 	s.startedAt = d.now()
 	s.lastMsg = s.startedAt
 	h, err := d.cfg.Starter.Start(d.ctx, s.idx, s.gen, d.events)
@@ -612,7 +620,7 @@ func (d *dispatcher) handle(ev worker.Event) {
 		d.onExit(s, ev.Exit)
 	case ev.ProtoErr != nil:
 		if errors.Is(ev.ProtoErr, protocol.ErrHandshake) {
-			s.exitInfo = ev.ProtoErr.Error()
+			s.handshake = ev.ProtoErr.Error()
 		}
 		if s.current >= 0 {
 			// A report about the running test may be what was lost: its
@@ -1582,15 +1590,13 @@ func (d *dispatcher) checkDeadlines() {
 		}
 		switch {
 		case !s.collected && s.hello && now.Sub(s.startedAt) > CollectTimeout:
-			s.exitInfo = fmt.Sprintf("did not finish collecting within %s", CollectTimeout)
-			s.stall, s.stallAt = "collection", d.since()
+			s.stall, s.stallAt = stallCollection, d.since()
 			s.killed = true
 			s.h.Kill(true)
 			continue
 		case s.collected && s.current < 0 && !s.idle && !s.shutdown && !s.diagStarted && now.Sub(s.lastMsg) > StuckTimeout &&
 			now.Sub(s.collectingSince) > CollectTimeout:
-			s.exitInfo = fmt.Sprintf("stuck outside any test: silent for %s between tests", StuckTimeout)
-			s.stall, s.stallAt = "between tests", d.since()
+			s.stall, s.stallAt = stallBetween, d.since()
 			s.killed = true
 			s.h.Kill(true)
 			continue
@@ -1603,8 +1609,7 @@ func (d *dispatcher) checkDeadlines() {
 			s.timedOut = true
 			s.h.Kill(true)
 		} else {
-			s.exitInfo = fmt.Sprintf("did not end within %s of the shutdown request (the shutdown timeout)", fmtSeconds(d.cfg.ShutdownTimeout))
-			s.stall, s.stallAt = "session end", d.since()
+			s.stall, s.stallAt = stallSessionEnd, d.since()
 			s.h.Kill(true)
 		}
 	}
@@ -1627,9 +1632,11 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		// The run ends before any test; herd killed this worker itself.
 		return
 	}
-	how := describeExit(ex)
+	death := d.deathOf(s, ex)
+	words := d.cfg.DeathWords(death)
+	how := words.Exit
 	if s.stall != "" {
-		d.recordStall(s, ex, how)
+		d.recordStall(s, ex, words)
 	}
 	if !s.collected && !d.haveColl && ex.Signal == "" && ex.Err == nil && ex.KillStage == "" && d.interrupted == 0 {
 		// pytest ended before collecting: a usage error, a bad ini or
@@ -1665,13 +1672,9 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	// A worker herd killed after Ctrl-C did not die.
 	stopped := d.interrupted > 0 && s.killed && !s.timedOut
 	if (!expected || ex.Signal != "") && !stopped {
-		msg := how
-		if s.exitInfo != "" {
-			msg = s.exitInfo + "; " + how
-		}
 		if !expected || ex.Signal != "" {
 			d.run.WorkerDeaths++
-			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Process: s.gen, Message: msg, Cause: d.deathCause(s, ex)})
+			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Process: s.gen, Death: &death})
 		}
 	}
 	if s.current >= 0 {
@@ -1679,7 +1682,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 		t := d.tests[i]
 		s.current = -1
 		if t.status == running {
-			d.crashResult(s, t, ex)
+			d.crashResult(s, t, ex, death)
 			t.res.Stop = d.since()
 			d.finish(i)
 		}
@@ -1705,10 +1708,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	if !s.collected {
 		s.startupDeaths++
 		d.startupStreak++
-		last := how
-		if s.exitInfo != "" {
-			last = s.exitInfo + "; " + how
-		}
+		last := words.Message
 		if !d.haveColl && d.startupStreak >= maxStartupDeaths {
 			// No worker ever collected and deaths repeat: one cause kills
 			// every worker, so none is replaced any more.
@@ -1880,15 +1880,15 @@ func (d *dispatcher) stopWorkers() {
 
 // recordStall adds to the run the stall of process s, which herd killed
 // because it hung outside any test, with the stacks it dumped.
-func (d *dispatcher) recordStall(s *slotState, ex *worker.Exit, how string) {
+func (d *dispatcher) recordStall(s *slotState, ex *worker.Exit, words result.DeathText) {
 	st := result.Stall{
 		Worker:     s.name,
 		Process:    s.gen,
 		When:       s.stall,
-		Cause:      "worker " + s.name + " " + s.exitInfo,
+		Cause:      "worker " + s.name + " " + words.Missed,
 		At:         s.stallAt,
 		KillStage:  ex.KillStage,
-		Exit:       how,
+		Exit:       words.Exit,
 		Stacks:     worker.StackDump(ex.StderrTail),
 		StderrTail: ex.StderrTail,
 	}
@@ -1898,17 +1898,15 @@ func (d *dispatcher) recordStall(s *slotState, ex *worker.Exit, how string) {
 	d.run.Stalls = append(d.run.Stalls, st)
 }
 
-func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
+func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit, death result.Death) {
+	words := d.cfg.DeathWords(death)
+	// The crash is the test's own: it need not name the test.
+	death.NodeID = ""
 	crash := &result.Crash{
-		Signal:     ex.Signal,
+		Death:      death,
 		StderrTail: ex.StderrTail,
-		KillStage:  ex.KillStage,
 		Phase:      phaseOf(t.reports, ex.Board, s.starts),
 		PriorTests: append([]string(nil), s.ran...),
-	}
-	if ex.Signal == "" && ex.Err == nil {
-		code := ex.Code
-		crash.ExitCode = &code
 	}
 	t.res.Crash = crash
 	t.res.Duration = d.now().Sub(t.started)
@@ -1916,7 +1914,7 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
 	case s.timedOut:
 		t.res.Outcome = result.Timeout
 		to := d.timeoutOf(t)
-		t.res.Message = fmt.Sprintf("timeout after %s", fmtSeconds(to))
+		t.res.Message = words.Timeout
 		stacks := "every thread's stack (below)"
 		if ex.ChildStacks > 0 {
 			stacks = fmt.Sprintf("every thread's stack, then those of %d child processes (below)", ex.ChildStacks)
@@ -1935,25 +1933,14 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit) {
 	default:
 		d.diagQueue = append(d.diagQueue, d.byID[t.info.ID])
 		t.res.Outcome = result.Crashed
-		t.res.Message = "worker " + s.name + " crashed: " + describeExit(ex)
-		t.res.Longrepr = fmt.Sprintf("worker %s crashed while running %s during %s: %s", s.name, t.info.ID, crash.Phase, describeExit(ex))
+		t.res.Message = "worker " + s.name + " crashed: " + words.Exit
+		t.res.Longrepr = fmt.Sprintf("worker %s crashed while running %s during %s: %s", s.name, t.info.ID, crash.Phase, words.Exit)
 	}
 	t.res.HeadLine = headLine(t.info.ID)
 }
 
 func fmtSeconds(d time.Duration) string {
 	return fmt.Sprintf("%gs", d.Seconds())
-}
-
-func describeExit(ex *worker.Exit) string {
-	switch {
-	case ex.Err != nil:
-		return ex.Err.Error()
-	case ex.Signal != "":
-		return "killed by " + ex.Signal
-	default:
-		return fmt.Sprintf("exit code %d", ex.Code)
-	}
 }
 
 // withPassed adds to reports those that done message m stands for (phases

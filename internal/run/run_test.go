@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herd-run/herd/internal/protocol"
+	"github.com/herd-run/herd/internal/report"
 	"github.com/herd-run/herd/internal/result"
 	"github.com/herd-run/herd/internal/run"
 	"github.com/herd-run/herd/internal/worker"
@@ -19,6 +20,14 @@ import (
 
 // execute runs the dispatcher with a guard: a run that does not finish in
 // time fails the test instead of hanging it.
+// deathWords words the death a WorkerDied event carries, as herd does.
+func deathWords(ev result.Event) result.DeathText {
+	if ev.Death == nil {
+		return result.DeathText{}
+	}
+	return report.DeathWords(*ev.Death)
+}
+
 func execute(t *testing.T, cfg run.Config) (*result.Run, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -28,6 +37,9 @@ func execute(t *testing.T, cfg run.Config) (*result.Run, error) {
 		err error
 	}
 	done := make(chan out, 1)
+	if cfg.DeathWords == nil {
+		cfg.DeathWords = report.DeathWords
+	}
 	go func() {
 		res, err := run.Execute(ctx, cfg)
 		done <- out{res, err}
@@ -1079,7 +1091,10 @@ func TestStuckWorker(t *testing.T) {
 	var msg string
 	for _, ev := range s.all() {
 		if ev.Kind == result.WorkerDied {
-			msg = ev.Message
+			msg = deathWords(ev).Message
+			if ev.Death.Reason != result.DeathStuck {
+				t.Errorf("WorkerDied reason %q, want %q", ev.Death.Reason, result.DeathStuck)
+			}
 		}
 	}
 	if !strings.Contains(msg, "stuck outside any test") {
@@ -1273,7 +1288,7 @@ func TestShutdownTimeout(t *testing.T) {
 	var msg string
 	for _, ev := range s.all() {
 		if ev.Kind == result.WorkerDied {
-			msg = ev.Message
+			msg = deathWords(ev).Message
 		}
 	}
 	if !strings.Contains(msg, "shutdown timeout") {
@@ -1374,7 +1389,8 @@ func TestCollectTimeout(t *testing.T) {
 	}
 	found := false
 	for _, ev := range s.all() {
-		found = found || ev.Kind == result.WorkerDied && strings.Contains(ev.Message, "did not finish collecting")
+		found = found || ev.Kind == result.WorkerDied && strings.Contains(deathWords(ev).Message, "did not finish collecting") &&
+			ev.Death.Reason == result.DeathCollectTimeout
 	}
 	if !found {
 		t.Error("no WorkerDied event saying the worker did not finish collecting")
@@ -1437,8 +1453,8 @@ func TestHandshakeFailure(t *testing.T) {
 		t.Errorf("%d processes started", n)
 	}
 	for _, ev := range s.all() {
-		if ev.Kind == result.WorkerDied && !strings.Contains(ev.Message, "handshake") {
-			t.Errorf("WorkerDied message %q does not mention the handshake", ev.Message)
+		if ev.Kind == result.WorkerDied && (!strings.Contains(deathWords(ev).Message, "handshake") || ev.Death.Reason != result.DeathHandshake) {
+			t.Errorf("WorkerDied message %q does not mention the handshake (death %+v)", deathWords(ev).Message, ev.Death)
 		}
 	}
 }
@@ -1480,7 +1496,7 @@ func TestIdleWorkerGivenWorkIsNotStuck(t *testing.T) {
 	}
 	for _, ev := range s.all() {
 		if ev.Kind == result.WorkerDied && ev.Worker == "gw1" {
-			t.Errorf("gw1 died: %s", ev.Message)
+			t.Errorf("gw1 died: %s", deathWords(ev).Message)
 		}
 	}
 	if got := testByID(t, res, x.ID); got.Outcome != result.Passed || got.Worker != "gw1" {
