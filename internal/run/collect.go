@@ -16,9 +16,9 @@ func (d *dispatcher) onCollected(s *slotState, m *protocol.Message) {
 	if !d.haveColl {
 		d.adopt(m)
 	} else if !sameCollection(d.tests, m.Tests) {
-		s.known = make(map[string]bool, len(m.Tests))
+		s.proc.known = make(map[string]bool, len(m.Tests))
 		for _, ti := range m.Tests {
-			s.known[ti.ID] = true
+			s.proc.known[ti.ID] = true
 		}
 	}
 }
@@ -136,7 +136,7 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 		// now, collects while others run, so a slot freed by an
 		// isolated test is filled at once. Tests still run on at most
 		// Workers processes at a time.
-		spare := &slotState{idx: len(d.slots), name: fmt.Sprintf("gw%d", len(d.slots)), current: -1, diag: -1}
+		spare := newSlot(len(d.slots))
 		d.slots = append(d.slots, spare)
 		d.spawn(spare)
 	}

@@ -7,12 +7,12 @@ import (
 	"github.com/herd-run/herd/internal/worker"
 )
 
-// deathOf is how and why the process of slot s ended (ex): the typed death
+// deathOf is how and why process p ended (ex): the typed death
 // the WorkerDied event and a crashed or timed-out result carry. A death herd
 // caused itself names its cause: a test past its timeout, a missed
 // deadline outside tests, Ctrl-C; any other is a crash, or a handshake
 // failure.
-func (d *dispatcher) deathOf(s *slotState, ex *worker.Exit) result.Death {
+func (d *dispatcher) deathOf(p *procState, ex *worker.Exit) result.Death {
 	death := result.Death{Signal: ex.Signal, KillStage: ex.KillStage, Reason: result.DeathCrash}
 	switch {
 	case ex.Err != nil:
@@ -21,30 +21,30 @@ func (d *dispatcher) deathOf(s *slotState, ex *worker.Exit) result.Death {
 		code := ex.Code
 		death.ExitCode = &code
 	}
-	if s.current >= 0 {
-		death.NodeID = d.tests[s.current].info.ID
+	if p.current >= 0 {
+		death.NodeID = d.tests[p.current].info.ID
 	}
 	switch {
-	case s.killed && s.timedOut && s.current >= 0:
+	case p.killed && p.timedOut && p.current >= 0:
 		death.Reason = result.DeathTimeout
-		death.Limit = d.timeoutOf(d.tests[s.current])
-	case s.killed && s.stall == stallCollection:
+		death.Limit = d.timeoutOf(d.tests[p.current])
+	case p.killed && p.stall == stallCollection:
 		death.Reason, death.Limit = result.DeathCollectTimeout, CollectTimeout
-	case s.killed && s.stall == stallBetween:
+	case p.killed && p.stall == stallBetween:
 		death.Reason, death.Limit = result.DeathStuck, StuckTimeout
-	case s.killed && s.stall == stallSessionEnd:
+	case p.killed && p.stall == stallSessionEnd:
 		death.Reason, death.Limit = result.DeathShutdown, d.cfg.ShutdownTimeout
-	case s.killed && d.interrupted > 0:
+	case p.killed && d.interrupted > 0:
 		death.Reason = result.DeathInterrupt
-		death.Detail = s.handshake
-	case s.handshake != "":
+		death.Detail = p.handshake
+	case p.handshake != "":
 		death.Reason = result.DeathHandshake
-		death.Detail = s.handshake
+		death.Detail = p.handshake
 	}
 	return death
 }
 
-// Where herd finds a process hung outside any test (slotState.stall): the
+// Where herd finds a process hung outside any test (procState.stall): the
 // words the run's stalls carry.
 const (
 	stallCollection = "collection"
@@ -56,67 +56,67 @@ func (d *dispatcher) checkDeadlines() {
 	now := d.now()
 	if d.interrupted == 1 && now.Sub(d.interruptAt) > InterruptGrace {
 		for _, s := range d.slots {
-			if s.alive && !s.killed {
-				s.killed = true
-				s.h.Kill(false)
+			if s.proc.alive && !s.proc.killed {
+				s.proc.killed = true
+				s.proc.h.Kill(false)
 			}
 		}
 	}
 	for _, s := range d.slots {
-		if !s.alive || s.killed {
+		if !s.proc.alive || s.proc.killed {
 			continue
 		}
 		switch {
-		case !s.collected && s.hello && now.Sub(s.startedAt) > CollectTimeout:
-			s.stall, s.stallAt = stallCollection, d.since()
-			s.killed = true
-			s.h.Kill(true)
+		case !s.proc.collected && s.proc.hello && now.Sub(s.proc.startedAt) > CollectTimeout:
+			s.proc.stall, s.proc.stallAt = stallCollection, d.since()
+			s.proc.killed = true
+			s.proc.h.Kill(true)
 			continue
-		case s.collected && s.current < 0 && !s.idle && !s.shutdown && !s.diagStarted && now.Sub(s.lastMsg) > StuckTimeout &&
-			now.Sub(s.collectingSince) > CollectTimeout:
-			s.stall, s.stallAt = stallBetween, d.since()
-			s.killed = true
-			s.h.Kill(true)
-			continue
-		}
-		if s.deadline.IsZero() || now.Before(s.deadline) {
+		case s.proc.collected && s.proc.current < 0 && !s.proc.idle && !s.proc.shutdown && !s.proc.diagStarted && now.Sub(s.proc.lastMsg) > StuckTimeout &&
+			now.Sub(s.proc.collectingSince) > CollectTimeout:
+			s.proc.stall, s.proc.stallAt = stallBetween, d.since()
+			s.proc.killed = true
+			s.proc.h.Kill(true)
 			continue
 		}
-		s.killed = true
-		if s.current >= 0 {
-			s.timedOut = true
-			s.h.Kill(true)
+		if s.proc.deadline.IsZero() || now.Before(s.proc.deadline) {
+			continue
+		}
+		s.proc.killed = true
+		if s.proc.current >= 0 {
+			s.proc.timedOut = true
+			s.proc.h.Kill(true)
 		} else {
-			s.stall, s.stallAt = stallSessionEnd, d.since()
-			s.h.Kill(true)
+			s.proc.stall, s.proc.stallAt = stallSessionEnd, d.since()
+			s.proc.h.Kill(true)
 		}
 	}
 }
 
 func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
-	s.alive = false
-	if s.node && d.cfg.Nodes != nil {
+	s.proc.alive = false
+	if s.proc.node && d.cfg.Nodes != nil {
 		crash := ""
-		if !s.nodeFinished {
+		if !s.proc.nodeFinished {
 			crash = nodeCrash
 		}
-		d.cfg.Nodes.NodeDown(s.name, crash, s.nodeOutput)
-		s.node = false
+		d.cfg.Nodes.NodeDown(s.name, crash, s.proc.nodeOutput)
+		s.proc.node = false
 	}
-	if p := s.proc; p != nil && p.current >= 0 {
+	if p := s.proc.pidInfo; p != nil && p.current >= 0 {
 		p.last, p.current = p.current, -1
 	}
 	if d.fatal != nil || d.startupErr != nil {
 		// The run ends before any test; herd killed this worker itself.
 		return
 	}
-	death := d.deathOf(s, ex)
+	death := d.deathOf(s.proc, ex)
 	words := d.cfg.DeathWords(death)
 	how := words.Exit
-	if s.stall != "" {
+	if s.proc.stall != "" {
 		d.recordStall(s, ex, words)
 	}
-	if !s.collected && !d.haveColl && ex.Signal == "" && ex.Err == nil && ex.KillStage == "" && d.interrupted == 0 {
+	if !s.proc.collected && !d.haveColl && ex.Signal == "" && ex.Err == nil && ex.KillStage == "" && d.interrupted == 0 {
 		// pytest ended before collecting: a usage error, a bad ini or
 		// conftest, or something that hit this worker only. If no worker
 		// ever collects, this is what the run says.
@@ -129,36 +129,36 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 			return
 		}
 	}
-	if s.diag >= 0 {
-		i := s.diag
-		s.diag = -1
+	if s.proc.diag >= 0 {
+		i := s.proc.diag
+		s.proc.diag = -1
 		switch {
-		case s.diagStarted && s.killed && !s.deadline.IsZero():
+		case s.proc.diagStarted && s.proc.killed && !s.proc.deadline.IsZero():
 			d.diagnose(i, &result.Test{NodeID: d.tests[i].info.ID, Outcome: result.Timeout,
-				Message: fmt.Sprintf("it ran longer than %s", fmtSeconds(s.diagTimeout))}, "")
-		case s.diagStarted:
+				Message: fmt.Sprintf("it ran longer than %s", fmtSeconds(s.proc.diagTimeout))}, "")
+		case s.proc.diagStarted:
 			d.diagnose(i, &result.Test{NodeID: d.tests[i].info.ID, Outcome: result.Crashed, Message: how}, "")
 		default:
 			d.diagnose(i, nil, "could not rerun it alone: the fresh worker ended before it started ("+how+")")
 		}
 		return
 	}
-	if s.diagSent {
+	if s.proc.diagSent {
 		return
 	}
-	expected := s.shutdown && s.current < 0
+	expected := s.proc.shutdown && s.proc.current < 0
 	// A worker herd killed after Ctrl-C did not die.
-	stopped := d.interrupted > 0 && s.killed && !s.timedOut
+	stopped := d.interrupted > 0 && s.proc.killed && !s.proc.timedOut
 	if (!expected || ex.Signal != "") && !stopped {
 		if !expected || ex.Signal != "" {
 			d.run.WorkerDeaths++
 			d.emit(result.Event{Kind: result.WorkerDied, Worker: s.name, Process: s.gen, Death: &death})
 		}
 	}
-	if s.current >= 0 {
-		i := s.current
+	if s.proc.current >= 0 {
+		i := s.proc.current
 		t := d.tests[i]
-		s.current = -1
+		s.proc.current = -1
 		if t.status == running {
 			d.crashResult(s, t, ex, death)
 			t.res.Stop = d.since()
@@ -167,13 +167,13 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	}
 	// Tests handed to this worker but not started go back to the queue.
 	var back []int
-	for _, i := range s.queue {
+	for _, i := range s.proc.queue {
 		if d.tests[i].status == assigned {
 			d.setStatus(d.tests[i], pending)
 			back = append(back, i)
 		}
 	}
-	s.queue = nil
+	s.proc.queue = nil
 	if len(back) > 0 {
 		if d.stopping {
 			for _, i := range back {
@@ -183,7 +183,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 			d.plan.Requeue(s.idx, back, d.pols)
 		}
 	}
-	if !s.collected {
+	if !s.proc.collected {
 		s.startupDeaths++
 		d.startupStreak++
 		last := words.Message
@@ -228,7 +228,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 	}
 	d.maybeShutdown()
 	for _, o := range d.slots {
-		if o.alive && o.idle && !o.shutdown {
+		if o.proc.alive && o.proc.idle && !o.proc.shutdown {
 			d.feed(o, false)
 		}
 	}
@@ -236,7 +236,7 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 
 func (d *dispatcher) anyAlive() bool {
 	for _, s := range d.slots {
-		if s.alive {
+		if s.proc.alive {
 			return true
 		}
 	}
@@ -264,16 +264,16 @@ func (d *dispatcher) recordStall(s *slotState, ex *worker.Exit, words result.Dea
 	st := result.Stall{
 		Worker:     s.name,
 		Process:    s.gen,
-		When:       s.stall,
+		When:       s.proc.stall,
 		Cause:      "worker " + s.name + " " + words.Missed,
-		At:         s.stallAt,
+		At:         s.proc.stallAt,
 		KillStage:  ex.KillStage,
 		Exit:       words.Exit,
 		Stacks:     worker.StackDump(ex.StderrTail),
 		StderrTail: ex.StderrTail,
 	}
-	if n := len(s.ran); n > 0 {
-		st.LastTest = s.ran[n-1]
+	if n := len(s.proc.ran); n > 0 {
+		st.LastTest = s.proc.ran[n-1]
 	}
 	d.run.Stalls = append(d.run.Stalls, st)
 }
@@ -285,13 +285,13 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit, de
 	crash := &result.Crash{
 		Death:      death,
 		StderrTail: ex.StderrTail,
-		Phase:      phaseOf(t.reports, ex.Board, s.starts),
-		PriorTests: append([]string(nil), s.ran...),
+		Phase:      phaseOf(t.reports, ex.Board, s.proc.starts),
+		PriorTests: append([]string(nil), s.proc.ran...),
 	}
 	t.res.Crash = crash
 	t.res.Duration = d.now().Sub(t.started)
 	switch {
-	case s.timedOut:
+	case s.proc.timedOut:
 		t.res.Outcome = result.Timeout
 		to := d.timeoutOf(t)
 		t.res.Message = words.Timeout
@@ -301,7 +301,7 @@ func (d *dispatcher) crashResult(s *slotState, t *testState, ex *worker.Exit, de
 		}
 		t.res.Longrepr = fmt.Sprintf("Timeout: %s ran longer than %s; herd dumped %s and killed worker %s (%s)",
 			t.info.ID, fmtSeconds(to), stacks, s.name, ex.KillStage)
-	case d.interrupted > 0 && s.killed:
+	case d.interrupted > 0 && s.proc.killed:
 		t.res.Outcome = result.Interrupted
 		if d.interrupted > 1 {
 			t.res.Reason = "killed at the second Ctrl-C"

@@ -14,18 +14,18 @@ func (d *dispatcher) onStart(s *slotState, id string) {
 		return
 	}
 	t := d.tests[i]
-	if s.diag == i {
-		s.diagStarted = true
-		s.diagReports = nil
-		s.current = -1
+	if s.proc.diag == i {
+		s.proc.diagStarted = true
+		s.proc.diagReports = nil
+		s.proc.current = -1
 		// The rerun gets the test's timeout, or diagTimeout when it has
 		// none, so a test that hangs when alone cannot hang the run.
 		to := d.timeoutOf(t)
 		if to <= 0 {
 			to = diagTimeout
 		}
-		s.deadline = d.now().Add(to)
-		s.diagTimeout = to
+		s.proc.deadline = d.now().Add(to)
+		s.proc.diagTimeout = to
 		return
 	}
 	d.removeQueued(s, i)
@@ -36,15 +36,15 @@ func (d *dispatcher) onStart(s *slotState, id string) {
 	t.slot = s.idx
 	t.started = d.now()
 	t.reports, t.lost = nil, ""
-	s.current = i
 	s.proc.current = i
+	s.proc.pidInfo.current = i
 	t.res.Start = d.since()
 	t.res.Worker = s.name
 	t.res.Process = s.gen
 	if to := d.timeoutOf(t); to > 0 {
-		s.deadline = t.started.Add(to)
+		s.proc.deadline = t.started.Add(to)
 	} else {
-		s.deadline = time.Time{}
+		s.proc.deadline = time.Time{}
 	}
 	d.emit(result.Event{Kind: result.TestStarted, Worker: s.name, NodeID: id})
 }
@@ -64,9 +64,9 @@ func (d *dispatcher) timeoutOf(t *testState) time.Duration {
 }
 
 func (d *dispatcher) removeQueued(s *slotState, i int) {
-	for k, q := range s.queue {
+	for k, q := range s.proc.queue {
 		if q == i {
-			s.queue = append(s.queue[:k], s.queue[k+1:]...)
+			s.proc.queue = append(s.proc.queue[:k], s.proc.queue[k+1:]...)
 			return
 		}
 	}
@@ -79,20 +79,20 @@ func (d *dispatcher) onDone(s *slotState, m *protocol.Message) {
 		return
 	}
 	t := d.tests[i]
-	if s.diag == i {
+	if s.proc.diag == i {
 		rerun := &result.Test{NodeID: id}
-		finalize(rerun, withPassed(s.diagReports, m))
+		finalize(rerun, withPassed(s.proc.diagReports, m))
 		d.diagnose(i, rerun, "")
-		s.diag = -1
-		s.deadline = time.Time{}
+		s.proc.diag = -1
+		s.proc.deadline = time.Time{}
 		return
 	}
 	if t.status != running || t.slot != s.idx {
 		return
 	}
-	s.current = -1
-	s.deadline = time.Time{}
-	s.ran = append(s.ran, id)
+	s.proc.current = -1
+	s.proc.deadline = time.Time{}
+	s.proc.ran = append(s.proc.ran, id)
 	finalize(t.res, withPassed(t.reports, m))
 	t.res.Properties = toProperties(m.Props)
 	// The result holds what the reports said; a run of 100,000 tests
@@ -104,7 +104,7 @@ func (d *dispatcher) onDone(s *slotState, m *protocol.Message) {
 		t.res.Longrepr = t.res.Message
 	}
 	t.res.Stop = d.since()
-	s.proc.last, s.proc.current = i, -1
+	s.proc.pidInfo.last, s.proc.pidInfo.current = i, -1
 	// A test that started a program may have left an orphan (a shell's
 	// background job): scan now, so it is charged to this test.
 	d.scanOrphans(spawned)

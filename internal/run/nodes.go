@@ -33,10 +33,10 @@ type nodeReply struct {
 // which waits for it.
 func (d *dispatcher) onNodeIn(s *slotState) {
 	if d.cfg.Nodes == nil {
-		s.h.Send(protocol.Command{Type: protocol.CmdWorkerInput, Error: "herd runs no xdist controller here"})
+		s.proc.h.Send(protocol.Command{Type: protocol.CmdWorkerInput, Error: "herd runs no xdist controller here"})
 		return
 	}
-	s.node = true
+	s.proc.node = true
 	slot, gen := s.idx, s.gen
 	d.cfg.Nodes.ConfigureNode(s.name, func(data string, err error) {
 		select {
@@ -57,8 +57,8 @@ func (d *dispatcher) onNodeReply(r nodeReply) {
 		return
 	}
 	s := d.slots[r.slot]
-	if s.gen != r.gen || !s.alive {
+	if s.gen != r.gen || !s.proc.alive {
 		return
 	}
-	s.h.Send(protocol.Command{Type: protocol.CmdWorkerInput, Data: r.data})
+	s.proc.h.Send(protocol.Command{Type: protocol.CmdWorkerInput, Data: r.data})
 }

@@ -63,10 +63,32 @@ func (t *testState) refusedBy(slot, gen int) bool {
 	return false
 }
 
+// slotState is one worker slot (gw0, gw1, ...): it lives as long as the run,
+// while processes come and go in it. What belongs to one process is in
+// procState, made fresh by spawn, so nothing is carried over to the next.
 type slotState struct {
-	idx   int
-	name  string
-	gen   int
+	idx  int
+	name string
+	// gen numbers the slot's processes: spawn counts it up, and events
+	// of an earlier process are ignored.
+	gen int
+	// startupDeaths counts this slot's processes in a row that died before
+	// collecting; at maxStartupDeaths the slot is blocked (not replaced
+	// again) with the reason in blocked.
+	startupDeaths int
+	blocked       string
+	// proc is the slot's current process, or its last one once that
+	// ended (alive is false then).
+	proc *procState
+}
+
+// newSlot makes slot i, with no process yet.
+func newSlot(i int) *slotState {
+	return &slotState{idx: i, name: fmt.Sprintf("gw%d", i), proc: &procState{current: -1, diag: -1}}
+}
+
+// procState is one worker process of a slot, from its spawn to its end.
+type procState struct {
 	h     worker.Handle
 	alive bool
 	hello bool
@@ -97,13 +119,8 @@ type slotState struct {
 	// for that, and stallAt when.
 	stall   string
 	stallAt time.Duration
-	// proc is this process's entry in the dispatcher's pids.
-	proc *procInfo
-	// startupDeaths counts this slot's processes in a row that died before
-	// collecting; at maxStartupDeaths the slot is blocked (not replaced
-	// again) with the reason in blocked.
-	startupDeaths int
-	blocked       string
+	// pidInfo is this process's entry in the dispatcher's pids.
+	pidInfo *procInfo
 	// starts counts the start messages of this process, to match its
 	// phase board.
 	starts uint32
@@ -242,7 +259,7 @@ func (d *dispatcher) emit(ev result.Event) {
 
 func (d *dispatcher) loop() (*result.Run, error) {
 	for i := 0; i < d.cfg.Workers; i++ {
-		d.slots = append(d.slots, &slotState{idx: i, name: fmt.Sprintf("gw%d", i), current: -1, diag: -1})
+		d.slots = append(d.slots, newSlot(i))
 	}
 	for _, s := range d.slots {
 		d.spawn(s)
@@ -310,7 +327,7 @@ func (d *dispatcher) loop() (*result.Run, error) {
 // outcome.
 func (d *dispatcher) finished() bool {
 	for _, s := range d.slots {
-		if s.alive {
+		if s.proc.alive {
 			return false
 		}
 	}
@@ -340,8 +357,8 @@ func (d *dispatcher) finished() bool {
 		d.diagQueue = d.diagQueue[1:]
 		s := d.slots[0]
 		d.spawn(s)
-		s.diag = i
-		if !s.alive {
+		s.proc.diag = i
+		if !s.proc.alive {
 			d.diagnose(i, nil, "could not start a worker to rerun it: "+d.respawnBlocked)
 		}
 		return false
@@ -349,19 +366,13 @@ func (d *dispatcher) finished() bool {
 	return true
 }
 
+// spawn starts a new process in slot s. Its state starts afresh; when it
+// cannot start, it stays dead (alive is false) and s is blocked.
 func (d *dispatcher) spawn(s *slotState) {
 	s.gen++
-	s.alive, s.hello, s.collected, s.known = false, false, false, nil
-	s.queue, s.current, s.ran, s.idle = nil, -1, nil, false
-	s.shutdown, s.stopped, s.timedOut, s.killed = false, false, false, false
-	s.diag, s.diagSent, s.diagStarted, s.diagReports = -1, false, false, nil
-	s.isolated = false
-	s.split, s.collectingSince = false, time.Time{}
-	s.starts = 0
-	s.node, s.nodeOutput, s.nodeFinished = false, "", false
-	s.deadline, s.handshake, s.stall = time.Time{}, "", ""
-	s.startedAt = d.now()
-	s.lastMsg = s.startedAt
+	now := d.now()
+	p := &procState{current: -1, diag: -1, startedAt: now, lastMsg: now}
+	s.proc = p
 	h, err := d.cfg.Starter.Start(d.ctx, s.idx, s.gen, d.events)
 	if err != nil {
 		if d.firstStartErr == nil {
@@ -371,10 +382,10 @@ func (d *dispatcher) spawn(s *slotState) {
 		s.blocked = err.Error()
 		return
 	}
-	s.h = h
-	s.alive = true
-	s.proc = &procInfo{slot: s.idx, current: -1, last: -1}
-	d.pids[h.PID()] = s.proc
+	p.h = h
+	p.alive = true
+	p.pidInfo = &procInfo{slot: s.idx, current: -1, last: -1}
+	d.pids[h.PID()] = p.pidInfo
 	d.emit(result.Event{Kind: result.WorkerStarted, Worker: s.name, Process: s.gen, PID: h.PID()})
 }
 
@@ -391,18 +402,18 @@ func (d *dispatcher) handle(ev worker.Event) {
 		d.onExit(s, ev.Exit)
 	case ev.ProtoErr != nil:
 		if errors.Is(ev.ProtoErr, protocol.ErrHandshake) {
-			s.handshake = ev.ProtoErr.Error()
+			s.proc.handshake = ev.ProtoErr.Error()
 		}
-		if s.current >= 0 {
+		if s.proc.current >= 0 {
 			// A report about the running test may be what was lost: its
 			// outcome cannot be trusted.
-			d.tests[s.current].lost = ev.ProtoErr.Error()
+			d.tests[s.proc.current].lost = ev.ProtoErr.Error()
 		}
 	case ev.Msg != nil:
-		s.lastMsg = d.now()
+		s.proc.lastMsg = d.now()
 		d.onMessage(s, ev.Msg)
 	case len(ev.Msgs) > 0:
-		s.lastMsg = d.now()
+		s.proc.lastMsg = d.now()
 		for _, m := range ev.Msgs {
 			d.onMessage(s, m)
 		}
@@ -416,17 +427,17 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 	}
 	switch m.Type {
 	case protocol.TypeHello:
-		s.hello = true
+		s.proc.hello = true
 		if d.run.Info.Python == "" {
 			d.run.Info.Python = m.Python
 		}
 	case protocol.TypeNodeIn:
 		d.onNodeIn(s)
 	case protocol.TypeWorkerOutput:
-		s.nodeOutput, s.nodeFinished = m.Data, true
+		s.proc.nodeOutput, s.proc.nodeFinished = m.Data, true
 	case protocol.TypeSession:
-		if s.node && d.cfg.Nodes != nil {
-			d.cfg.Nodes.NodeReady(s.name, s.h.PID())
+		if s.proc.node && d.cfg.Nodes != nil {
+			d.cfg.Nodes.NodeReady(s.name, s.proc.h.PID())
 		}
 		if !d.sessionSeen {
 			d.sessionSeen = true
@@ -454,13 +465,13 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 			d.iniTimeout = m.IniTimeout
 			d.run.CollectionLines = m.ReportLines
 		}
-		if s.split {
+		if s.proc.split {
 			d.onShare(s, m)
 		} else {
 			d.onCollected(s, m)
 		}
 	case protocol.TypeCollecting:
-		s.collectingSince = d.now()
+		s.proc.collectingSince = d.now()
 	case protocol.TypeFiles:
 		if !d.haveColl {
 			d.iniTimeout = m.IniTimeout
@@ -468,15 +479,15 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		}
 		d.onFiles(s, m)
 	case protocol.TypeWant:
-		s.idle = m.Idle
+		s.proc.idle = m.Idle
 		d.feed(s, !m.Idle)
 	case protocol.TypeStart:
-		s.starts++
+		s.proc.starts++
 		d.onStart(s, m.ID)
 	case protocol.TypeReport:
 		if i, ok := d.byID[m.ID]; ok && m.Report != nil {
-			if s.diag == i {
-				s.diagReports = append(s.diagReports, *m.Report)
+			if s.proc.diag == i {
+				s.proc.diagReports = append(s.proc.diagReports, *m.Report)
 				break
 			}
 			t := d.tests[i]
@@ -510,10 +521,10 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		// before its next: the failure was counted with its done.
 		switch {
 		case !d.stopping:
-			s.h.Send(protocol.Command{Type: protocol.CmdGo})
-		case !s.stopped && !s.shutdown:
-			s.stopped = true
-			s.h.Send(protocol.Command{Type: protocol.CmdStop})
+			s.proc.h.Send(protocol.Command{Type: protocol.CmdGo})
+		case !s.proc.stopped && !s.proc.shutdown:
+			s.proc.stopped = true
+			s.proc.h.Send(protocol.Command{Type: protocol.CmdStop})
 		}
 	case protocol.TypeWarning:
 		if m.Warning != nil {

@@ -13,22 +13,22 @@ import (
 // for our answer before running it, so it gets work or "none" at once; an idle
 // worker with nothing to do waits until there is work or the run ends.
 func (d *dispatcher) feed(s *slotState, must bool) {
-	if !s.alive || !s.collected || s.shutdown {
+	if !s.proc.alive || !s.proc.collected || s.proc.shutdown {
 		return
 	}
-	if s.diag >= 0 || s.diagSent {
+	if s.proc.diag >= 0 || s.proc.diagSent {
 		switch {
-		case !s.diagSent:
-			s.diagSent = true
-			s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: []string{d.tests[s.diag].info.ID}})
+		case !s.proc.diagSent:
+			s.proc.diagSent = true
+			s.proc.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: []string{d.tests[s.proc.diag].info.ID}})
 		case must:
-			s.h.Send(protocol.Command{Type: protocol.CmdNone})
+			s.proc.h.Send(protocol.Command{Type: protocol.CmdNone})
 		default:
 			d.sendShutdown(s)
 		}
 		return
 	}
-	if s.isolated && !must && s.current < 0 && len(s.queue) == 0 {
+	if s.proc.isolated && !must && s.proc.current < 0 && len(s.proc.queue) == 0 {
 		// An isolated test's process is discarded after it.
 		d.sendShutdown(s)
 		return
@@ -37,7 +37,7 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 		return
 	}
 	if must {
-		s.h.Send(protocol.Command{Type: protocol.CmdNone})
+		s.proc.h.Send(protocol.Command{Type: protocol.CmdNone})
 		return
 	}
 	if d.rebalance(s) {
@@ -68,8 +68,8 @@ type revoker interface {
 // So the tail of the run is split between the workers, rather than waiting
 // behind a long test while a worker idles. It reports whether s got work.
 func (d *dispatcher) rebalance(s *slotState) bool {
-	if d.stopping || d.cfg.Queue != nil || !s.alive || !s.collected || !s.idle || s.shutdown ||
-		s.isolated || s.diag >= 0 || s.diagSent || s.current >= 0 || len(s.queue) > 0 {
+	if d.stopping || d.cfg.Queue != nil || !s.proc.alive || !s.proc.collected || !s.proc.idle || s.proc.shutdown ||
+		s.proc.isolated || s.proc.diag >= 0 || s.proc.diagSent || s.proc.current >= 0 || len(s.proc.queue) > 0 {
 		return false
 	}
 	if d.busySlots() >= d.cfg.Workers {
@@ -77,7 +77,7 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 		// isolated test needs waits).
 		return false
 	}
-	if len(s.ran) == 0 && d.plan != nil && d.plan.Isolated() > 0 {
+	if len(s.proc.ran) == 0 && d.plan != nil && d.plan.Isolated() > 0 {
 		// A process that has run nothing is kept for an isolated test.
 		return false
 	}
@@ -85,15 +85,15 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 	var victim *slotState
 	var movable []int
 	for _, o := range d.slots {
-		if o == s || !o.alive || o.current < 0 || o.isolated || o.diag >= 0 || o.shutdown || o.stopped {
+		if o == s || !o.proc.alive || o.proc.current < 0 || o.proc.isolated || o.proc.diag >= 0 || o.proc.shutdown || o.proc.stopped {
 			continue
 		}
-		if d.now().Sub(d.tests[o.current].started) < rebalanceAfter {
+		if d.now().Sub(d.tests[o.proc.current].started) < rebalanceAfter {
 			// The next tick looks again.
 			continue
 		}
 		var m []int
-		for _, i := range o.queue {
+		for _, i := range o.proc.queue {
 			t := d.tests[i]
 			// Only normal tests move: group members hold their group's
 			// room on their slot, exclusive and isolated tests have a
@@ -113,7 +113,7 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 	if victim == nil {
 		return false
 	}
-	r, ok := victim.h.(revoker)
+	r, ok := victim.proc.h.(revoker)
 	if !ok {
 		return false
 	}
@@ -122,7 +122,7 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 	for k, i := range take {
 		ids[k] = d.tests[i].info.ID
 	}
-	if !r.Revoke(victim.starts, protocol.Command{Type: protocol.CmdRevoke, IDs: ids}) {
+	if !r.Revoke(victim.proc.starts, protocol.Command{Type: protocol.CmdRevoke, IDs: ids}) {
 		// The worker is between two tests, or its lock is held: the
 		// next tick tries again.
 		return false
@@ -131,19 +131,19 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 		d.removeQueued(victim, i)
 		d.tests[i].slot = s.idx
 	}
-	s.queue = append(s.queue, take...)
-	s.idle = false
-	s.lastMsg = d.now()
-	s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
+	s.proc.queue = append(s.proc.queue, take...)
+	s.proc.idle = false
+	s.proc.lastMsg = d.now()
+	s.proc.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
 	return true
 }
 
 // offer sends s its next chunk of tests, if the scheduler has one it can run.
 func (d *dispatcher) offer(s *slotState) bool {
-	if d.stopping || d.plan == nil || s.isolated {
+	if d.stopping || d.plan == nil || s.proc.isolated {
 		return false
 	}
-	if s.current < 0 && len(s.queue) == 0 && d.busySlots() >= d.cfg.Workers {
+	if s.proc.current < 0 && len(s.proc.queue) == 0 && d.busySlots() >= d.cfg.Workers {
 		// Tests run on at most Workers processes at once (a spare waits).
 		return false
 	}
@@ -152,17 +152,17 @@ func (d *dispatcher) offer(s *slotState) bool {
 	// starts while the others go on with normal work.
 	isolatedNow := 0
 	for _, o := range d.slots {
-		if o.alive && o.isolated {
+		if o.proc.alive && o.proc.isolated {
 			isolatedNow++
 		}
 	}
-	fresh := len(s.ran) == 0 && s.current < 0 && len(s.queue) == 0 && isolatedNow < 1
+	fresh := len(s.proc.ran) == 0 && s.proc.current < 0 && len(s.proc.queue) == 0 && isolatedNow < 1
 	quiet := d.count[assigned]+d.count[running] == 0
 	b := d.plan.Next(s.idx, accept, fresh, quiet)
 	if b.Recycle {
 		// What is left needs a fresh process: retire this one once it
 		// holds nothing; its replacement takes the isolated tests.
-		if s.idle && s.current < 0 && len(s.queue) == 0 {
+		if s.proc.idle && s.proc.current < 0 && len(s.proc.queue) == 0 {
 			d.sendShutdown(s)
 			return true
 		}
@@ -173,7 +173,7 @@ func (d *dispatcher) offer(s *slotState) bool {
 		return false
 	}
 	if b.Kind == schedule.Isolated {
-		s.isolated = true
+		s.proc.isolated = true
 	}
 	ids := make([]string, len(ix))
 	for k, i := range ix {
@@ -182,12 +182,12 @@ func (d *dispatcher) offer(s *slotState) bool {
 		t.slot = s.idx
 		ids[k] = t.info.ID
 	}
-	s.queue = append(s.queue, ix...)
-	s.idle = false
+	s.proc.queue = append(s.proc.queue, ix...)
+	s.proc.idle = false
 	// The worker owes an answer from now on; its silence while it waited
 	// idle does not make it stuck.
-	s.lastMsg = d.now()
-	s.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
+	s.proc.lastMsg = d.now()
+	s.proc.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: ids})
 	return true
 }
 
@@ -204,10 +204,10 @@ func (d *dispatcher) unrunnable() bool {
 	}
 	alive := false
 	for _, s := range d.slots {
-		if !s.alive {
+		if !s.proc.alive {
 			continue
 		}
-		if !s.collected || !s.idle || s.shutdown || s.diag >= 0 || s.diagSent {
+		if !s.proc.collected || !s.proc.idle || s.proc.shutdown || s.proc.diag >= 0 || s.proc.diagSent {
 			return false
 		}
 		alive = true
@@ -217,7 +217,7 @@ func (d *dispatcher) unrunnable() bool {
 	}
 	// Offer the rest to every idle worker once more.
 	for _, s := range d.slots {
-		if s.alive && d.offer(s) {
+		if s.proc.alive && d.offer(s) {
 			return false
 		}
 	}
@@ -261,22 +261,22 @@ func (d *dispatcher) maybeShutdown() {
 		return
 	}
 	for _, s := range d.slots {
-		if s.alive && s.idle && !s.shutdown {
+		if s.proc.alive && s.proc.idle && !s.proc.shutdown {
 			d.sendShutdown(s)
 		}
 	}
 }
 
 func (d *dispatcher) sendShutdown(s *slotState) {
-	s.shutdown = true
-	s.deadline = d.now().Add(d.cfg.ShutdownTimeout)
-	s.h.Send(protocol.Command{Type: protocol.CmdShutdown})
+	s.proc.shutdown = true
+	s.proc.deadline = d.now().Add(d.cfg.ShutdownTimeout)
+	s.proc.h.Send(protocol.Command{Type: protocol.CmdShutdown})
 }
 
 // offerIdle offers work to every worker waiting idle for some.
 func (d *dispatcher) offerIdle() {
 	for _, o := range d.slots {
-		if o.alive && o.idle && o.collected && !o.shutdown && o.diag < 0 && !o.diagSent {
+		if o.proc.alive && o.proc.idle && o.proc.collected && !o.proc.shutdown && o.proc.diag < 0 && !o.proc.diagSent {
 			if !d.offer(o) {
 				d.rebalance(o)
 			}
@@ -289,7 +289,7 @@ func (d *dispatcher) offerIdle() {
 func (d *dispatcher) busySlots() int {
 	n := 0
 	for _, o := range d.slots {
-		if o.alive && (o.current >= 0 || len(o.queue) > 0) {
+		if o.proc.alive && (o.proc.current >= 0 || len(o.proc.queue) > 0) {
 			n++
 		}
 	}

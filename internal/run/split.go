@@ -47,7 +47,7 @@ func (d *dispatcher) durations() map[string]time.Duration {
 // A worker that comes later (a replacement, the spare, an isolated test's
 // process) collects nothing up front: it collects what it is handed.
 func (d *dispatcher) onFiles(s *slotState, m *protocol.Message) {
-	s.split = true
+	s.proc.split = true
 	if d.split == nil && !d.haveColl {
 		sp := &splitState{files: m.Files, pos: make(map[string]int, len(m.Files)),
 			pending: map[int]bool{}, home: make(map[string]int, len(m.Files)),
@@ -82,13 +82,13 @@ func (d *dispatcher) onFiles(s *slotState, m *protocol.Message) {
 			share = append(share, f.ID)
 		}
 	}
-	s.lastMsg = d.now()
-	s.h.Send(protocol.Command{Type: protocol.CmdCollect, Files: share})
+	s.proc.lastMsg = d.now()
+	s.proc.h.Send(protocol.Command{Type: protocol.CmdCollect, Files: share})
 }
 
 // markCollected records that s may now be given tests.
 func (d *dispatcher) markCollected(s *slotState) {
-	s.collected = true
+	s.proc.collected = true
 	s.startupDeaths = 0
 	d.startupStreak = 0
 	s.blocked = ""
@@ -191,12 +191,12 @@ const maxRefusals = 3
 // when it can run them all: it takes neither the tests its collection
 // lacked (without split collection) nor those it could not collect late.
 func (d *dispatcher) acceptFor(s *slotState) func(int) bool {
-	if s.known == nil && d.refusals == 0 {
+	if s.proc.known == nil && d.refusals == 0 {
 		return nil
 	}
 	return func(i int) bool {
 		t := d.tests[i]
-		if s.known != nil && !s.known[t.info.ID] {
+		if s.proc.known != nil && !s.proc.known[t.info.ID] {
 			return false
 		}
 		return !t.refusedBy(s.idx, s.gen)
@@ -252,7 +252,7 @@ func (d *dispatcher) retireForFresh() bool {
 		return false
 	}
 	for _, s := range d.slots {
-		if s.alive && s.idle && s.collected && !s.shutdown && s.diag < 0 && !s.diagSent {
+		if s.proc.alive && s.proc.idle && s.proc.collected && !s.proc.shutdown && s.proc.diag < 0 && !s.proc.diagSent {
 			d.sendShutdown(s)
 			return true
 		}

@@ -59,14 +59,14 @@ func (d *dispatcher) stopAll(reason string) {
 		}
 	}
 	for _, s := range d.slots {
-		if !s.alive {
+		if !s.proc.alive {
 			continue
 		}
-		if len(s.queue) > 0 && !s.stopped {
-			s.stopped = true
-			s.h.Send(protocol.Command{Type: protocol.CmdStop})
+		if len(s.proc.queue) > 0 && !s.proc.stopped {
+			s.proc.stopped = true
+			s.proc.h.Send(protocol.Command{Type: protocol.CmdStop})
 		}
-		if s.current < 0 && len(s.queue) == 0 && !s.shutdown {
+		if s.proc.current < 0 && len(s.proc.queue) == 0 && !s.proc.shutdown {
 			d.sendShutdown(s)
 		}
 	}
@@ -97,13 +97,13 @@ func (d *dispatcher) interrupt() {
 		return
 	}
 	for _, s := range d.slots {
-		if s.alive {
-			if p, ok := s.h.(interface{ KillNow() }); ok {
+		if s.proc.alive {
+			if p, ok := s.proc.h.(interface{ KillNow() }); ok {
 				p.KillNow()
 			} else {
-				s.h.Kill(false)
+				s.proc.h.Kill(false)
 			}
-			s.killed = true
+			s.proc.killed = true
 		}
 	}
 }
@@ -111,9 +111,9 @@ func (d *dispatcher) interrupt() {
 func (d *dispatcher) stopWorkers() {
 	d.stopping = true
 	for _, s := range d.slots {
-		if s.alive && !s.killed {
-			s.killed = true
-			s.h.Kill(false)
+		if s.proc.alive && !s.proc.killed {
+			s.proc.killed = true
+			s.proc.h.Kill(false)
 		}
 	}
 }
