@@ -72,7 +72,7 @@ func (d *dispatcher) checkDeadlines() {
 			s.proc.killed = true
 			s.proc.h.Kill(true)
 			continue
-		case s.proc.collected && s.proc.current < 0 && !s.proc.idle && !s.proc.shutdown && !s.proc.diagStarted && now.Sub(s.proc.lastMsg) > StuckTimeout &&
+		case s.proc.collected && s.proc.current < 0 && !s.proc.idle && !s.proc.shutdown && !s.proc.diag.started() && now.Sub(s.proc.lastMsg) > StuckTimeout &&
 			now.Sub(s.proc.collectingSince) > CollectTimeout:
 			s.proc.stall, s.proc.stallAt = stallBetween, d.since()
 			s.proc.killed = true
@@ -129,21 +129,13 @@ func (d *dispatcher) onExit(s *slotState, ex *worker.Exit) {
 			return
 		}
 	}
-	if s.proc.diag >= 0 {
-		i := s.proc.diag
-		s.proc.diag = -1
-		switch {
-		case s.proc.diagStarted && s.proc.killed && !s.proc.deadline.IsZero():
-			d.diagnose(i, &result.Test{NodeID: d.tests[i].info.ID, Outcome: result.Timeout,
-				Message: fmt.Sprintf("it ran longer than %s", fmtSeconds(s.proc.diagTimeout))}, "")
-		case s.proc.diagStarted:
-			d.diagnose(i, &result.Test{NodeID: d.tests[i].info.ID, Outcome: result.Crashed, Message: how}, "")
-		default:
-			d.diagnose(i, nil, "could not rerun it alone: the fresh worker ended before it started ("+how+")")
-		}
+	if s.proc.diag.pending() {
+		i := s.proc.diag.test
+		rerun, why := s.proc.diag.ended(d.tests[i].info.ID, how, s.proc.killed && !s.proc.deadline.IsZero())
+		d.diagnose(i, rerun, why)
 		return
 	}
-	if s.proc.diagSent {
+	if s.proc.diag.busy() {
 		return
 	}
 	expected := s.proc.shutdown && s.proc.current < 0

@@ -14,18 +14,16 @@ func (d *dispatcher) onStart(s *slotState, id string) {
 		return
 	}
 	t := d.tests[i]
-	if s.proc.diag == i {
-		s.proc.diagStarted = true
-		s.proc.diagReports = nil
-		s.proc.current = -1
+	if s.proc.diag.reruns(i) {
 		// The rerun gets the test's timeout, or diagTimeout when it has
 		// none, so a test that hangs when alone cannot hang the run.
 		to := d.timeoutOf(t)
 		if to <= 0 {
 			to = diagTimeout
 		}
+		s.proc.diag.start(i, to)
+		s.proc.current = -1
 		s.proc.deadline = d.now().Add(to)
-		s.proc.diagTimeout = to
 		return
 	}
 	d.removeQueued(s, i)
@@ -79,11 +77,10 @@ func (d *dispatcher) onDone(s *slotState, m *protocol.Message) {
 		return
 	}
 	t := d.tests[i]
-	if s.proc.diag == i {
+	if reports, ok := s.proc.diag.done(i); ok {
 		rerun := &result.Test{NodeID: id}
-		finalize(rerun, withPassed(s.proc.diagReports, m))
+		finalize(rerun, withPassed(reports, m))
 		d.diagnose(i, rerun, "")
-		s.proc.diag = -1
 		s.proc.deadline = time.Time{}
 		return
 	}

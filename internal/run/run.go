@@ -84,7 +84,7 @@ type slotState struct {
 
 // newSlot makes slot i, with no process yet.
 func newSlot(i int) *slotState {
-	return &slotState{idx: i, name: fmt.Sprintf("gw%d", i), proc: &procState{current: -1, diag: -1}}
+	return &slotState{idx: i, name: fmt.Sprintf("gw%d", i), proc: &procState{current: -1}}
 }
 
 // procState is one worker process of a slot, from its spawn to its end.
@@ -129,12 +129,8 @@ type procState struct {
 	// isolated is set once this process got an isolated test: it runs
 	// nothing else and is discarded afterwards.
 	isolated bool
-	// diag is the test this process reruns alone for a diagnosis, or -1.
-	diag        int
-	diagSent    bool
-	diagStarted bool
-	diagReports []protocol.Report
-	diagTimeout time.Duration
+	// diag is this process's part in the rerun of a crashed test alone.
+	diag diagRerun
 	// node is set once this process asked for its workerinput: xdist's
 	// controller then knows it as a node, and its end goes to NodeDown.
 	// nodeOutput is the workeroutput it sent at its session's end, and
@@ -267,6 +263,7 @@ func (d *dispatcher) loop() (*result.Run, error) {
 	ticker := time.NewTicker(100 * time.Millisecond)
 	defer ticker.Stop()
 	for {
+		d.rerunNext()
 		if d.finished() {
 			break
 		}
@@ -323,47 +320,34 @@ func (d *dispatcher) loop() (*result.Run, error) {
 	return d.run, nil
 }
 
-// finished reports whether every worker is gone and every test has its
-// outcome.
+// finished reports whether the run is over: every worker is gone, and every
+// test has its outcome and every crashed test its rerun, unless the run ends
+// before any test. It changes nothing.
 func (d *dispatcher) finished() bool {
-	for _, s := range d.slots {
-		if s.proc.alive {
-			return false
-		}
+	if d.anyAlive() {
+		return false
 	}
-	if !d.haveColl {
-		// No live worker and no collection: nothing more can happen unless a
-		// replacement is allowed to start.
+	if d.endsEarly() {
 		return true
 	}
-	if d.fatal != nil {
-		// A configuration error ended the run before any test (a bad
-		// policy table, a queue that refused this machine's tests).
-		return true
-	}
+	return d.allDone() && !d.diagPending()
+}
+
+// endsEarly reports whether the run ends without its tests: no collection
+// (with no live worker, nothing more can happen unless a replacement is
+// allowed to start), or a configuration error found before any test (a bad
+// policy table, a queue that refused this machine's tests).
+func (d *dispatcher) endsEarly() bool {
+	return !d.haveColl || d.fatal != nil
+}
+
+// allDone reports whether every test has its outcome and no more can come
+// from a shared queue.
+func (d *dispatcher) allDone() bool {
 	if d.count[done] != len(d.tests) {
 		return false
 	}
-	if d.plan != nil && d.plan.Open() && !d.stopping {
-		return false
-	}
-	for len(d.diagQueue) > 0 && d.tests[d.diagQueue[0]].res.Outcome != result.Crashed {
-		// A retry of it passed or failed normally: nothing to diagnose.
-		d.diagQueue = d.diagQueue[1:]
-	}
-	if len(d.diagQueue) > 0 && d.cfg.Diagnose && !d.stopping && d.interrupted == 0 {
-		// Every worker is gone: rerun the next crashed test alone.
-		i := d.diagQueue[0]
-		d.diagQueue = d.diagQueue[1:]
-		s := d.slots[0]
-		d.spawn(s)
-		s.proc.diag = i
-		if !s.proc.alive {
-			d.diagnose(i, nil, "could not start a worker to rerun it: "+d.respawnBlocked)
-		}
-		return false
-	}
-	return true
+	return d.plan == nil || !d.plan.Open() || d.stopping
 }
 
 // spawn starts a new process in slot s. Its state starts afresh; when it
@@ -371,7 +355,7 @@ func (d *dispatcher) finished() bool {
 func (d *dispatcher) spawn(s *slotState) {
 	s.gen++
 	now := d.now()
-	p := &procState{current: -1, diag: -1, startedAt: now, lastMsg: now}
+	p := &procState{current: -1, startedAt: now, lastMsg: now}
 	s.proc = p
 	h, err := d.cfg.Starter.Start(d.ctx, s.idx, s.gen, d.events)
 	if err != nil {
@@ -486,8 +470,7 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		d.onStart(s, m.ID)
 	case protocol.TypeReport:
 		if i, ok := d.byID[m.ID]; ok && m.Report != nil {
-			if s.proc.diag == i {
-				s.proc.diagReports = append(s.proc.diagReports, *m.Report)
+			if s.proc.diag.report(i, *m.Report) {
 				break
 			}
 			t := d.tests[i]

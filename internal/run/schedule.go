@@ -16,11 +16,11 @@ func (d *dispatcher) feed(s *slotState, must bool) {
 	if !s.proc.alive || !s.proc.collected || s.proc.shutdown {
 		return
 	}
-	if s.proc.diag >= 0 || s.proc.diagSent {
+	if s.proc.diag.busy() {
+		i, send := s.proc.diag.send()
 		switch {
-		case !s.proc.diagSent:
-			s.proc.diagSent = true
-			s.proc.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: []string{d.tests[s.proc.diag].info.ID}})
+		case send:
+			s.proc.h.Send(protocol.Command{Type: protocol.CmdRun, IDs: []string{d.tests[i].info.ID}})
 		case must:
 			s.proc.h.Send(protocol.Command{Type: protocol.CmdNone})
 		default:
@@ -69,7 +69,7 @@ type revoker interface {
 // behind a long test while a worker idles. It reports whether s got work.
 func (d *dispatcher) rebalance(s *slotState) bool {
 	if d.stopping || d.cfg.Queue != nil || !s.proc.alive || !s.proc.collected || !s.proc.idle || s.proc.shutdown ||
-		s.proc.isolated || s.proc.diag >= 0 || s.proc.diagSent || s.proc.current >= 0 || len(s.proc.queue) > 0 {
+		s.proc.isolated || s.proc.diag.busy() || s.proc.current >= 0 || len(s.proc.queue) > 0 {
 		return false
 	}
 	if d.busySlots() >= d.cfg.Workers {
@@ -85,7 +85,7 @@ func (d *dispatcher) rebalance(s *slotState) bool {
 	var victim *slotState
 	var movable []int
 	for _, o := range d.slots {
-		if o == s || !o.proc.alive || o.proc.current < 0 || o.proc.isolated || o.proc.diag >= 0 || o.proc.shutdown || o.proc.stopped {
+		if o == s || !o.proc.alive || o.proc.current < 0 || o.proc.isolated || o.proc.diag.pending() || o.proc.shutdown || o.proc.stopped {
 			continue
 		}
 		if d.now().Sub(d.tests[o.proc.current].started) < rebalanceAfter {
@@ -207,7 +207,7 @@ func (d *dispatcher) unrunnable() bool {
 		if !s.proc.alive {
 			continue
 		}
-		if !s.proc.collected || !s.proc.idle || s.proc.shutdown || s.proc.diag >= 0 || s.proc.diagSent {
+		if !s.proc.collected || !s.proc.idle || s.proc.shutdown || s.proc.diag.busy() {
 			return false
 		}
 		alive = true
@@ -276,7 +276,7 @@ func (d *dispatcher) sendShutdown(s *slotState) {
 // offerIdle offers work to every worker waiting idle for some.
 func (d *dispatcher) offerIdle() {
 	for _, o := range d.slots {
-		if o.proc.alive && o.proc.idle && o.proc.collected && !o.proc.shutdown && o.proc.diag < 0 && !o.proc.diagSent {
+		if o.proc.alive && o.proc.idle && o.proc.collected && !o.proc.shutdown && !o.proc.diag.busy() {
 			if !d.offer(o) {
 				d.rebalance(o)
 			}

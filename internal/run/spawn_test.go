@@ -53,14 +53,14 @@ func TestSpawnStartsAFreshProcess(t *testing.T) {
 	st := &stubStarter{}
 	d := stubDispatcher(st)
 	s := newSlot(1)
-	if s.proc == nil || s.proc.alive || s.proc.current != -1 || s.proc.diag != -1 {
+	if s.proc == nil || s.proc.alive || s.proc.current != -1 || s.proc.diag.busy() {
 		t.Fatalf("new slot's process = %+v, want a dead one running nothing", s.proc)
 	}
 	d.spawn(s)
 	old := s.proc
 	old.collected, old.queue, old.current, old.ran = true, []int{4, 5}, 3, []string{"a"}
 	old.killed, old.timedOut, old.stall, old.isolated = true, true, stallBetween, true
-	old.diag, old.diagSent, old.node, old.starts = 2, true, true, 7
+	old.diag, old.node, old.starts = diagRerun{state: diagSent, test: 2}, true, 7
 	s.startupDeaths, s.blocked = 2, ""
 	d.spawn(s)
 	p := s.proc
@@ -71,7 +71,7 @@ func TestSpawnStartsAFreshProcess(t *testing.T) {
 		t.Errorf("slot = gen %d idx %d name %q startupDeaths %d, want 2, 1, gw1, 2", s.gen, s.idx, s.name, s.startupDeaths)
 	}
 	if !p.alive || p.h != st.started[1] || p.collected || p.queue != nil || p.current != -1 || p.ran != nil ||
-		p.killed || p.timedOut || p.stall != "" || p.isolated || p.diag != -1 || p.diagSent || p.node || p.starts != 0 {
+		p.killed || p.timedOut || p.stall != "" || p.isolated || p.diag.busy() || p.node || p.starts != 0 {
 		t.Errorf("respawned process = %+v, want a fresh one", p)
 	}
 	if !p.startedAt.Equal(d.now()) || !p.lastMsg.Equal(d.now()) {

@@ -252,7 +252,7 @@ func (d *dispatcher) retireForFresh() bool {
 		return false
 	}
 	for _, s := range d.slots {
-		if s.proc.alive && s.proc.idle && s.proc.collected && !s.proc.shutdown && s.proc.diag < 0 && !s.proc.diagSent {
+		if s.proc.alive && s.proc.idle && s.proc.collected && !s.proc.shutdown && !s.proc.diag.busy() {
 			d.sendShutdown(s)
 			return true
 		}
