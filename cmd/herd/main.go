@@ -43,16 +43,6 @@ import (
 // named by too).
 const version = herdversion.Version
 
-// Exit codes, as pytest's.
-const (
-	exitOK          = 0
-	exitTestsFailed = 1
-	exitInterrupted = 2
-	exitInternal    = 3
-	exitUsage       = 4
-	exitNoTests     = 5
-)
-
 // memoryLimit is the controller's soft memory limit: above the live heap of
 // a 100,000-test run (about 80 MB), with room for its garbage, and below
 // the 150 MB the controller is meant to stay under at that size.
@@ -75,51 +65,61 @@ func main() {
 	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
-// mainCode runs herd and maps its outcome to an exit code: the only place
-// exit codes are decided.
+// mainCode runs herd and maps its outcome to an exit code, through
+// exitCodeOf: the only place exit codes are decided.
 func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	if len(args) > 0 && args[0] == "doctor" {
+	return exitCodeOf(route(args, stdout, stderr, getenv), stderr)
+}
+
+// route runs the command args name: a subcommand, or a run of the suite.
+func route(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	switch {
+	case len(args) > 0 && args[0] == "doctor":
 		return doctorMain(args[1:], stdout, stderr, getenv)
-	}
-	if len(args) > 1 && args[0] == "report" && isQueueReport(args[1:]) {
+	case len(args) > 1 && args[0] == "report" && isQueueReport(args[1:]):
 		return reportQueueMain(args[1:], stdout, stderr, getenv)
-	}
-	if len(args) > 1 && args[0] == "report" && args[1] == "merge" {
-		return reportMergeMain(args[2:], stdout, stderr)
-	}
-	if len(args) > 1 && args[0] == "durations" && args[1] == "merge" {
+	case len(args) > 1 && args[0] == "report" && args[1] == "merge":
+		return reportMergeMain(args[2:], stdout)
+	case len(args) > 1 && args[0] == "durations" && args[1] == "merge":
 		return durationsMergeMain(args[2:], stdout, stderr)
-	}
-	if len(args) > 0 && (args[0] == "report" || args[0] == "durations") {
-		// Their own help, or a usage error: a bare "herd report" is not
-		// a test path (run "herd ./report" for a directory of that name).
-		if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
-			if args[0] == "report" {
-				fmt.Fprint(stdout, reportMergeHelp+"\n"+reportQueueHelp)
-			} else {
-				fmt.Fprint(stdout, durationsMergeHelp)
-			}
-			return exitOK
-		}
-		if args[0] == "report" {
-			fmt.Fprintln(stderr, "herd report: expects merge FILES... or --queue URL --run-id ID (herd report --help says more)")
-		} else {
-			fmt.Fprintln(stderr, "herd durations: expects merge FILES... (herd durations --help says more)")
-		}
-		return exitUsage
+	case len(args) > 0 && (args[0] == "report" || args[0] == "durations"):
+		return subcommandHelp(args, stdout)
 	}
 	cfg, err := config.Parse(args, getenv)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
-	}
-	if cfg.Help {
+	switch {
+	case err != nil:
+		return err
+	case cfg.Help:
 		fmt.Fprint(stdout, helpText)
-		return exitOK
-	}
-	if cfg.Version > 0 {
+		return nil
+	case cfg.Version > 0:
 		return versionMain(cfg, stdout, stderr, getenv)
 	}
+	return runMain(cfg, stdout, stderr, getenv)
+}
+
+// subcommandHelp answers "herd report" and "herd durations" without a
+// subcommand: their own help, or a usage error (a bare "herd report" is
+// not a test path: run "herd ./report" for a directory of that name).
+func subcommandHelp(args []string, stdout io.Writer) error {
+	if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
+		if args[0] == "report" {
+			fmt.Fprint(stdout, reportMergeHelp+"\n"+reportQueueHelp)
+		} else {
+			fmt.Fprint(stdout, durationsMergeHelp)
+		}
+		return nil
+	}
+	if args[0] == "report" {
+		return usageError("herd report: expects merge FILES... or --queue URL --run-id ID (herd report --help says more)")
+	}
+	return usageError("herd durations: expects merge FILES... (herd durations --help says more)")
+}
+
+// runMain runs the suite as cfg says, with signals turned into interrupts
+// and orphans reaped, and returns how it ended: the run's result as an
+// *exitError, or what stopped it.
+func runMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string) error {
 	for _, n := range cfg.Notes {
 		fmt.Fprintln(stderr, n)
 	}
@@ -151,97 +151,44 @@ func mainCode(args []string, stdout, stderr io.Writer, getenv func(string) strin
 
 	sh := newShardRun(cfg)
 	res, err := runHerd(ctx, cfg, stdout, stderr, getenv, interrupts, sh)
-	var usageErr *config.UsageError
-	var noPy *config.NoPythonError
-	var startErr *run.StartupError
-	var plain *delegatedExit
-	var qerr *queueError
-	var ctlErr *xdistctl.Error
-	switch {
-	case errors.As(err, &ctlErr):
-		// A hook of the suite's raised in the xdist controller: its
-		// traceback, then herd's line; pytest says INTERNALERROR (3).
-		if ctlErr.Output != "" {
-			fmt.Fprint(stderr, strings.TrimRight(ctlErr.Output, "\n")+"\n")
-		}
-		if ctlErr.Trace != "" {
-			fmt.Fprint(stderr, strings.TrimRight(ctlErr.Trace, "\n")+"\n")
-		}
-		fmt.Fprintf(stderr, "herd: %v\n", ctlErr)
-		return exitInternal
-	case errors.As(err, &qerr):
-		fmt.Fprintln(stderr, qerr.msg)
-		return qerr.code
-	case errors.As(err, &plain):
-		return plain.code
-	case errors.As(err, &usageErr):
-		fmt.Fprintln(stderr, usageErr.Msg)
-		return exitUsage
-	case errors.As(err, &noPy):
-		fmt.Fprintln(stderr, pythonError(noPy, cfg.PythonFromEnv))
-		return exitUsage
-	case errors.As(err, &startErr):
-		fmt.Fprint(stderr, startErr.Output)
-		if startErr.Code >= 1 && startErr.Code <= 5 {
-			return startErr.Code
-		}
-		return exitInternal
-	case err != nil:
-		fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
-		return exitInternal
-	}
-	if res == nil {
-		return exitOK
+	if err != nil || res == nil {
+		return err
 	}
 	if code := exitCode(res); code != exitNoTests || !sh.emptyPart() {
-		return code
+		return exitWith(code)
 	}
 	// An empty shard of a suite that has tests passes: a CI matrix wider
 	// than the suite stays green.
-	return exitOK
+	return nil
 }
 
 // versionMain prints herd's version, then has the suite's pytest print its
 // own (-V; -VV lists its plugins too), with the rest of the command line.
-func versionMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string) int {
+func versionMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string) error {
 	fmt.Fprintf(stdout, "herd %s\n", version)
 	ctx := context.Background()
 	cwd, err := os.Getwd()
 	if err != nil {
-		fmt.Fprintf(stderr, "herd: internal error: get working directory: %v\n", err)
-		return exitInternal
+		return fmt.Errorf("get working directory: %w", err)
 	}
-	py, err := config.FindPython(ctx, cfg.Python, cwd, selfPath(), getenv)
-	var noPy *config.NoPythonError
-	if errors.As(err, &noPy) {
-		fmt.Fprintln(stderr, pythonError(noPy, cfg.PythonFromEnv))
-		return exitUsage
-	} else if err != nil {
-		fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
-		return exitInternal
+	py, err := findPython(ctx, cfg.Python, cfg.PythonFromEnv, cwd, getenv)
+	if err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "herd-")
 	if err != nil {
-		fmt.Fprintf(stderr, "herd: internal error: create temporary directory: %v\n", err)
-		return exitInternal
+		return fmt.Errorf("create temporary directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	boot, err := pyworker.Install(dir)
 	if err != nil {
-		fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
-		return exitInternal
+		return err
 	}
 	args := append([]string{}, cfg.PytestArgs...)
 	for range cfg.Version {
 		args = append(args, "-V")
 	}
-	err = delegate(ctx, py.Path, boot, args, stdout, stderr)
-	var plain *delegatedExit
-	if errors.As(err, &plain) {
-		return plain.code
-	}
-	fmt.Fprintf(stderr, "herd: internal error: %v\n", err)
-	return exitInternal
+	return delegate(ctx, py.Path, boot, args, stdout, stderr)
 }
 
 // selfPath is the path of herd's own executable, symlinks resolved (pipx
@@ -258,31 +205,20 @@ func selfPath() string {
 	return p
 }
 
-// pythonError is the one line that says no interpreter would do, naming
-// HERD_PYTHON when the refused interpreter came from it.
-func pythonError(e *config.NoPythonError, fromEnv bool) string {
-	if fromEnv && e.Given != "" {
-		e.Given = "HERD_PYTHON"
+// findPython finds the suite's interpreter (config.FindPython, given
+// python from --python or HERD_PYTHON). The error that no interpreter
+// would do names HERD_PYTHON when the refused one came from it (fromEnv).
+func findPython(ctx context.Context, python string, fromEnv bool, cwd string, getenv func(string) string) (*config.Interpreter, error) {
+	py, err := config.FindPython(ctx, python, cwd, selfPath(), getenv)
+	var noPy *config.NoPythonError
+	if errors.As(err, &noPy) && fromEnv && noPy.Given != "" {
+		noPy.Given = "HERD_PYTHON"
 	}
-	return e.Error()
+	return py, err
 }
 
-// exitCode maps a finished run to pytest's exit code.
-func exitCode(r *result.Run) int {
-	switch report.ExitStatus(r) {
-	case "interrupted":
-		return exitInterrupted
-	case "failed":
-		return exitTestsFailed
-	case "no_tests":
-		return exitNoTests
-	}
-	return exitOK
-}
-
-// runHerd runs the suite. It returns the run, or nil with a nil error when
-// the run was delegated to plain pytest (whose exit code is then in a
-// *delegatedExit error).
+// runHerd runs the suite. It returns the run, or, when the run was
+// delegated to plain pytest, an *exitError with pytest's exit code.
 func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}, sh *shardRun) (*result.Run, error) {
 	// With --events -, stdout carries the event stream alone: everything
 	// else herd would print there goes to stderr.
@@ -298,7 +234,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if err != nil {
 		return nil, fmt.Errorf("get working directory: %w", err)
 	}
-	py, err := config.FindPython(ctx, cfg.Python, cwd, selfPath(), getenv)
+	py, err := findPython(ctx, cfg.Python, cfg.PythonFromEnv, cwd, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -694,13 +630,9 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return nil
 }
 
-// delegatedExit carries the exit code of a run handed to plain pytest.
-type delegatedExit struct{ code int }
-
-func (e *delegatedExit) Error() string { return fmt.Sprintf("pytest exited with %d", e.code) }
-
 // delegate runs pytest alone for the options that do not run tests
-// (--collect-only, --fixtures, --markers) or need a terminal (--pdb).
+// (--collect-only, --fixtures, --markers) or need a terminal (--pdb). Its
+// error is an *exitError with pytest's exit code, or nil when it exited 0.
 func delegate(ctx context.Context, python, boot string, args []string, stdout, stderr io.Writer) error {
 	cmd := exec.CommandContext(ctx, python, append([]string{boot}, args...)...)
 	cmd.Env = append(os.Environ(), "HERD_PLAIN=1")
@@ -710,12 +642,12 @@ func delegate(ctx context.Context, python, boot string, args []string, stdout, s
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return &delegatedExit{code: ee.ExitCode()}
+		return &exitError{code: ee.ExitCode()}
 	}
 	if err != nil {
 		return fmt.Errorf("run pytest: %w", err)
 	}
-	return &delegatedExit{code: 0}
+	return nil
 }
 
 func usableCPUs() int {
