@@ -3,12 +3,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/herd-run/herd/internal/basetemp"
 	"github.com/herd-run/herd/internal/config"
+	"github.com/herd-run/herd/internal/coverage"
 	"github.com/herd-run/herd/internal/history"
 	"github.com/herd-run/herd/internal/protocol"
 	"github.com/herd-run/herd/internal/pyworker"
@@ -313,7 +312,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		out, errs := live.Streams(slot)
 		return out, errs
 	}
-	if captureOff(cfg) {
+	if cfg.CaptureOff() {
 		// Python buffers stdout in blocks when it is a pipe; live output
 		// wants each line when it is printed.
 		starter.Spec.Env = append(starter.Spec.Env, "PYTHONUNBUFFERED=1")
@@ -335,8 +334,8 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		// Failures and crashes also become workflow annotations.
 		sink = append(sink, report.NewGitHubAnnotations(stdout))
 	}
-	if coverageOn(cfg) {
-		eraseCoverage(cwd, cfg.PytestArgs)
+	if coverage.On(cfg.PytestArgs) {
+		coverage.Erase(cwd, cfg.PytestArgs)
 	}
 	// xdist's controller, for suites whose plugins or conftests have a part
 	// there: started when a worker first asks for it, with the workers'
@@ -357,7 +356,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		Nodes:      ctl,
 		Finish: func(r *result.Run) {
 			if len(r.Info.Cov) > 0 {
-				finishCoverage(ctx, py.Path, filepath.Join(dir, pyworker.CovName), cwd, r, stderr)
+				coverage.Finish(ctx, py.Path, filepath.Join(dir, pyworker.CovName), cwd, r, stderr)
 			}
 			// The controller's pytest_sessionfinish gets the run's exit
 			// status, as under xdist, before herd's summary.
@@ -427,45 +426,17 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		return nil, err
 	}
 	res = qr.result(res)
+	keepDurations := false
 	if res.Info.CacheDir != "" {
-		durs := make(map[string]time.Duration)
-		for _, t := range res.Tests {
-			if t.Outcome != result.NotRun && t.Outcome != result.Crashed && t.Outcome != result.Timeout && t.Duration > 0 {
-				durs[t.NodeID] = t.Duration
-			}
-		}
 		if p := filepath.Join(res.Info.CacheDir, history.DurationsPath); sh.weighedBy(p) {
 			// A shard run never changes the file its partition was
 			// weighed by: the next shard must split the same way.
 			fmt.Fprintf(stderr, "herd: durations not recorded: --shard weighed the tests by %s, which a shard run does not change\n", p)
-		} else if err := history.SaveDurations(res.Info.CacheDir, durs); err != nil {
-			fmt.Fprintf(stderr, "herd: could not record durations: %v\n", err)
+			keepDurations = true
 		}
-		var failed, passed []string
-		for _, t := range res.Tests {
-			switch {
-			case t.Outcome.IsFailure():
-				failed = append(failed, t.NodeID)
-			case t.Outcome != result.NotRun:
-				passed = append(passed, t.NodeID)
-			}
-		}
-		for _, e := range res.CollectionErrors {
-			failed = append(failed, e.Path)
-		}
-		if err := history.UpdateLastFailed(res.Info.CacheDir, failed, passed); err != nil {
-			fmt.Fprintf(stderr, "herd: could not update the last-failed cache: %v\n", err)
-		}
-		diags := map[string]history.Diagnosis{}
-		for _, t := range res.Tests {
-			if dg := t.Diagnosis; dg != nil && dg.Rerun != "" {
-				diags[t.NodeID] = history.Diagnosis{CrashedAlone: dg.CrashedAlone, Cause: dg.Cause,
-					Marker: dg.Marker, Summary: dg.Summary, When: time.Now().UTC().Format(time.RFC3339)}
-			}
-		}
-		if err := history.SaveDiagnoses(res.Info.CacheDir, diags); err != nil {
-			fmt.Fprintf(stderr, "herd: could not record diagnoses: %v\n", err)
-		}
+	}
+	for _, err := range history.Record(res, keepDurations, time.Now()) {
+		fmt.Fprintf(stderr, "herd: %v\n", err)
 	}
 	// A hook that raised in the xdist controller fails the run (exit 3)
 	// once its reports are written.
@@ -695,20 +666,6 @@ func splitEnv(workers int, cfg *config.Config) string {
 	return protocol.EnvSplit + "=0"
 }
 
-// captureOff reports whether pytest's capture is off (-s, --capture=no), so
-// tests print straight to the worker's stdout.
-func captureOff(cfg *config.Config) bool {
-	for i, a := range cfg.PytestArgs {
-		if a == "--capture=no" || (a == "--capture" && i+1 < len(cfg.PytestArgs) && cfg.PytestArgs[i+1] == "no") {
-			return true
-		}
-		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a[1:], 's') && !strings.ContainsAny(a[1:], "kmpocrW") {
-			return true
-		}
-	}
-	return false
-}
-
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
@@ -801,94 +758,4 @@ func (m multiSink) Handle(ev result.Event) {
 	for _, s := range m {
 		s.Handle(ev)
 	}
-}
-
-// coverageOn reports whether pytest-cov's --cov is on the command line and
-// not turned off by --no-cov.
-func coverageOn(cfg *config.Config) bool {
-	on := false
-	for _, a := range cfg.PytestArgs {
-		switch {
-		case a == "--no-cov":
-			return false
-		case a == "--cov" || strings.HasPrefix(a, "--cov="):
-			on = true
-		}
-	}
-	return on
-}
-
-// eraseCoverage removes the coverage data files of earlier runs, as
-// pytest-cov does before a run (unless --cov-append), so the workers' files
-// are combined alone. Workers never erase: a replacement worker would erase
-// the files of those that finished.
-func eraseCoverage(dir string, args []string) {
-	for _, a := range args {
-		if a == "--cov-append" {
-			return
-		}
-	}
-	os.Remove(filepath.Join(dir, ".coverage"))
-	old, _ := filepath.Glob(filepath.Join(dir, ".coverage.*"))
-	for _, f := range old {
-		os.Remove(f)
-	}
-}
-
-// covTimeout bounds combining and reporting coverage: coverage.py combines
-// a few data files per second at worst; ten minutes covers huge suites
-// writing HTML reports.
-const covTimeout = 10 * time.Minute
-
-// finishCoverage combines the workers' coverage data and produces
-// pytest-cov's reports with the suite's interpreter; the terminal text goes
-// into r.Coverage. Worker processes that crashed or were killed lost their
-// data; the report names them.
-func finishCoverage(ctx context.Context, python, script, dir string, r *result.Run, stderr io.Writer) {
-	var lost []string
-	seen := map[string]bool{}
-	note := func(t *result.Test, worker string, process int, c *result.Crash) {
-		if c == nil || worker == "" {
-			return
-		}
-		name := worker
-		if process > 1 {
-			name = fmt.Sprintf("%s #%d", worker, process)
-		}
-		if !seen[name] {
-			seen[name] = true
-			lost = append(lost, fmt.Sprintf("%s (died running %s)", name, t.NodeID))
-		}
-	}
-	for _, t := range r.Tests {
-		for _, a := range t.Attempts {
-			note(t, a.Worker, a.Process, a.Crash)
-		}
-		note(t, t.Worker, t.Process, t.Crash)
-	}
-	arg, err := json.Marshal(map[string]any{"options": json.RawMessage(r.Info.Cov), "lost": lost})
-	if err != nil {
-		fmt.Fprintf(stderr, "herd: coverage: %v\n", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, covTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, script, string(arg))
-	cmd.Dir = dir
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(stderr, "herd: could not combine coverage: %v\n%s", err, errOut.String())
-		return
-	}
-	var res struct {
-		Report string `json:"report"`
-		Failed bool   `json:"failed"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		fmt.Fprintf(stderr, "herd: could not read the coverage report: %v\n", err)
-		return
-	}
-	r.Coverage = strings.TrimRight(res.Report, "\n")
-	r.CoverageFailed = res.Failed
 }

@@ -471,3 +471,17 @@ func (c *Config) setWorkers(v string) error {
 	c.Workers = n
 	return nil
 }
+
+// CaptureOff reports whether pytest's capture is off (-s, --capture=no) in
+// the pytest arguments, so tests print straight to the worker's stdout.
+func (c *Config) CaptureOff() bool {
+	for i, a := range c.PytestArgs {
+		if a == "--capture=no" || (a == "--capture" && i+1 < len(c.PytestArgs) && c.PytestArgs[i+1] == "no") {
+			return true
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a[1:], 's') && !strings.ContainsAny(a[1:], pytestValueShort) {
+			return true
+		}
+	}
+	return false
+}

@@ -309,3 +309,27 @@ func TestOptionTable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
 	}
 }
+
+// CaptureOff finds -s in a cluster, --capture=no and --capture no, but not
+// an s in a value (-k sth) or other capture modes.
+func TestCaptureOff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"-s"}, true},
+		{[]string{"-vs"}, true},
+		{[]string{"--capture=no"}, true},
+		{[]string{"--capture", "no"}, true},
+		{[]string{"--capture=sys"}, false},
+		{[]string{"-ks"}, false},
+		{[]string{"-v"}, false},
+		{nil, false},
+	} {
+		c := &config.Config{PytestArgs: tc.args}
+		if got := c.CaptureOff(); got != tc.want {
+			t.Errorf("CaptureOff(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
