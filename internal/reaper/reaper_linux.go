@@ -40,22 +40,7 @@ func ChildrenOf(ppid int) []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// The command name may hold spaces and parentheses: fields start
-		// after the last ')'.
-		s := string(b)
-		k := strings.LastIndexByte(s, ')')
-		if k < 0 {
-			continue
-		}
-		f := strings.Fields(s[k+1:])
-		if len(f) < 2 {
-			continue
-		}
-		if p, err := strconv.Atoi(f[1]); err == nil && p == ppid {
+		if st, ok := readStat(pid); ok && st.ppid == ppid {
 			out = append(out, pid)
 		}
 	}
@@ -70,22 +55,11 @@ func Children(keep map[int]bool) []Proc {
 		if keep[pid] {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
+		st, ok := readStat(pid)
+		if !ok || st.state == "Z" {
 			continue
 		}
-		s := string(b)
-		k := strings.LastIndexByte(s, ')')
-		if k < 0 {
-			continue
-		}
-		f := strings.Fields(s[k+1:])
-		// Fields after the name: state, ppid, pgrp, ...
-		if len(f) < 3 || f[0] == "Z" {
-			continue
-		}
-		pgid, _ := strconv.Atoi(f[2])
-		out = append(out, Proc{PID: pid, PGID: pgid, Cmd: cmdline(pid)})
+		out = append(out, Proc{PID: pid, PGID: st.pgid, Cmd: cmdline(pid)})
 	}
 	return out
 }
@@ -190,7 +164,7 @@ func Catches(pid int, sig syscall.Signal) bool {
 	return false
 }
 
-// stat is what Descendants needs of /proc/PID/stat.
+// stat is what the scans need of /proc/PID/stat.
 type stat struct {
 	state      string
 	ppid, pgid int
