@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures herd against plain pytest and pytest-xdist on
 // generated suites. Run it from the repository:
 //

@@ -42,9 +42,9 @@ Exit codes: 0 nothing found, 1 risks found, 3 internal error, 4 usage error.
 // large suites.
 const doctorTimeout = 10 * time.Minute
 
-// doctorMain runs `herd doctor` (args without "doctor") and returns its exit
-// code.
-func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// doctorMain runs `herd doctor` (args without "doctor"); its error says how
+// it ended (exitCodeOf).
+func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	var (
 		asJSON bool
 		python string
@@ -58,25 +58,22 @@ func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) str
 			i = len(args)
 		case a == "-h" || a == "--help":
 			fmt.Fprint(stdout, doctorHelp)
-			return exitOK
+			return nil
 		case a == "--json":
 			asJSON = true
 		case a == "--python":
 			if i+1 >= len(args) || args[i+1] == "" {
-				fmt.Fprintln(stderr, "herd doctor: --python expects a path")
-				return exitUsage
+				return usageError("herd doctor: --python expects a path")
 			}
 			i++
 			python = args[i]
 		case strings.HasPrefix(a, "--python="):
 			python = strings.TrimPrefix(a, "--python=")
 			if python == "" {
-				fmt.Fprintln(stderr, "herd doctor: --python expects a path")
-				return exitUsage
+				return usageError("herd doctor: --python expects a path")
 			}
 		case strings.HasPrefix(a, "-") && a != "-":
-			fmt.Fprintf(stderr, "herd doctor: unknown option %s (%s)\n", a, doctorUsage)
-			return exitUsage
+			return usageErrorf("herd doctor: unknown option %s (%s)", a, doctorUsage)
 		default:
 			paths = append(paths, a)
 		}
@@ -86,8 +83,7 @@ func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) str
 	}
 	abs, err := doctor.CheckPaths(paths)
 	if err != nil {
-		fmt.Fprintf(stderr, "herd doctor: %v\n", err)
-		return exitUsage
+		return usageErrorf("herd doctor: %v", err)
 	}
 	fromEnv := false
 	if python == "" && getenv != nil {
@@ -96,20 +92,16 @@ func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) str
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
-		fmt.Fprintf(stderr, "herd doctor: internal error: %v\n", err)
-		return exitInternal
+		return internalErrorf("herd doctor: internal error: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), doctorTimeout)
 	defer cancel()
-	py, err := config.FindPython(ctx, python, cwd, selfPath(), getenv)
-	if err != nil {
-		var noPy *config.NoPythonError
-		if errors.As(err, &noPy) {
-			fmt.Fprintln(stderr, pythonError(noPy, fromEnv))
-			return exitUsage
-		}
-		fmt.Fprintf(stderr, "herd doctor: internal error: %v\n", err)
-		return exitInternal
+	py, err := findPython(ctx, python, fromEnv, cwd, getenv)
+	var noPy *config.NoPythonError
+	if errors.As(err, &noPy) {
+		return err
+	} else if err != nil {
+		return internalErrorf("herd doctor: internal error: %v", err)
 	}
 	rootdir := doctor.Rootdir(abs[0])
 	rep, err := doctor.Analyze(ctx, doctor.Options{
@@ -119,8 +111,7 @@ func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) str
 		Paths:   abs,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "herd doctor: internal error: %v\n", err)
-		return exitInternal
+		return internalErrorf("herd doctor: internal error: %v", err)
 	}
 	rep.AddDiagnoses(history.LoadDiagnoses(doctor.CacheDir(rootdir)), rootdir, abs)
 	for _, n := range rep.Notes {
@@ -132,11 +123,10 @@ func doctorMain(args []string, stdout, stderr io.Writer, getenv func(string) str
 		err = rep.WriteText(stdout)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "herd doctor: %v\n", err)
-		return exitInternal
+		return internalErrorf("herd doctor: %v", err)
 	}
 	if rep.Found() {
-		return exitTestsFailed
+		return exitWith(exitTestsFailed)
 	}
-	return exitOK
+	return nil
 }

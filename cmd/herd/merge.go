@@ -51,32 +51,29 @@ written, 4 usage error or an unreadable input or a test in two inputs,
 `
 
 // reportMergeMain runs `herd report merge` (args after "merge").
-func reportMergeMain(args []string, stdout, stderr io.Writer) int {
-	f, code, done := parseReportFlags("herd report merge", reportMergeUsage, reportMergeHelp, args, stdout, stderr, nil)
+func reportMergeMain(args []string, stdout io.Writer) error {
+	f, done, err := parseReportFlags("herd report merge", reportMergeUsage, reportMergeHelp, args, stdout, nil)
 	if done {
-		return code
+		return err
 	}
 	files := f.args
 	if len(files) == 0 {
-		fmt.Fprintf(stderr, "herd report merge: no reports given\n%s\n", reportMergeUsage)
-		return exitUsage
+		return usageErrorf("herd report merge: no reports given\n%s", reportMergeUsage)
 	}
 
 	runs := make([]*result.Run, 0, len(files))
 	for _, f := range files {
 		r, err := readReport(f)
 		if err != nil {
-			fmt.Fprintf(stderr, "herd report merge: %s: %v\n", f, err)
-			return exitUsage
+			return usageErrorf("herd report merge: %s: %v", f, err)
 		}
 		runs = append(runs, r)
 	}
 	merged, err := mergeRuns(runs, files)
 	if err != nil {
-		fmt.Fprintf(stderr, "herd report merge: %v\n", err)
-		return exitUsage
+		return usageErrorf("herd report merge: %v", err)
 	}
-	return emitReport("herd report merge", merged, f, fmt.Sprintf(" (%d reports merged)", len(files)), stdout, stderr)
+	return emitReport("herd report merge", merged, f, fmt.Sprintf(" (%d reports merged)", len(files)), stdout)
 }
 
 // reportFlags are the options herd report merge and herd report --queue
@@ -95,8 +92,8 @@ type reportFlags struct {
 // it is given the option's name and a function returning its value, and
 // reports whether the option was its own, or an error message. done says
 // the command ends now with code (help printed, or a usage error).
-func parseReportFlags(cmd, usage, help string, args []string, stdout, stderr io.Writer,
-	extra func(name string, value func() (string, bool)) (bool, string)) (f reportFlags, code int, done bool) {
+func parseReportFlags(cmd, usage, help string, args []string, stdout io.Writer,
+	extra func(name string, value func() (string, bool)) (bool, string)) (f reportFlags, done bool, err error) {
 	onlyPositions := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -123,7 +120,7 @@ func parseReportFlags(cmd, usage, help string, args []string, stdout, stderr io.
 			continue
 		case a == "-h" || a == "--help":
 			fmt.Fprint(stdout, help)
-			return f, exitOK, true
+			return f, true, nil
 		case a == "-q" || a == "--quiet":
 			f.verbosity--
 			continue
@@ -140,8 +137,7 @@ func parseReportFlags(cmd, usage, help string, args []string, stdout, stderr io.
 		if extra != nil {
 			own, msg := extra(name, value)
 			if msg != "" {
-				fmt.Fprintf(stderr, "%s: %s\n%s\n", cmd, msg, usage)
-				return f, exitUsage, true
+				return f, true, usageErrorf("%s: %s\n%s", cmd, msg, usage)
 			}
 			if own {
 				continue
@@ -161,27 +157,25 @@ func parseReportFlags(cmd, usage, help string, args []string, stdout, stderr io.
 			dst = &f.chars
 		default:
 			if strings.HasPrefix(a, "-") && a != "-" {
-				fmt.Fprintf(stderr, "%s: unknown option %s\n%s\n", cmd, a, usage)
-				return f, exitUsage, true
+				return f, true, usageErrorf("%s: unknown option %s\n%s", cmd, a, usage)
 			}
 			f.args = append(f.args, a)
 			continue
 		}
 		v, ok := value()
 		if !ok || v == "" {
-			fmt.Fprintf(stderr, "%s: %s expects a value\n%s\n", cmd, name, usage)
-			return f, exitUsage, true
+			return f, true, usageErrorf("%s: %s expects a value\n%s", cmd, name, usage)
 		}
 		*dst = v
 	}
-	return f, 0, false
+	return f, false, nil
 }
 
 // emitReport prints pytest's summary of run (header, collected line,
 // failures, short summary, closing line) as f asks, writes the report
 // files f names, and returns the run's exit code (3 when a file could not
 // be written). titleSuffix ends the HTML report's title.
-func emitReport(cmd string, run *result.Run, f reportFlags, titleSuffix string, stdout, stderr io.Writer) int {
+func emitReport(cmd string, run *result.Run, f reportFlags, titleSuffix string, stdout io.Writer) error {
 	run.FlakyFails = f.flakyFails
 	opts := report.DefaultTerminalOptions()
 	opts.Verbosity = f.verbosity
@@ -221,10 +215,9 @@ func emitReport(cmd string, run *result.Run, f reportFlags, titleSuffix string, 
 		werr = errors.Join(werr, writeFile(f.jsonOut, func(w io.Writer) error { return report.WriteJSON(w, run) }))
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, werr)
-		return exitInternal
+		return internalErrorf("%s: %v", cmd, werr)
 	}
-	return exitCode(run)
+	return exitWith(exitCode(run))
 }
 
 func readReport(path string) (*result.Run, error) {
@@ -398,7 +391,7 @@ an unreadable input.
 `
 
 // durationsMergeMain runs `herd durations merge` (args after "merge").
-func durationsMergeMain(args []string, stdout, stderr io.Writer) int {
+func durationsMergeMain(args []string, stdout, stderr io.Writer) error {
 	var files []string
 	out := ""
 	for i := 0; i < len(args); i++ {
@@ -406,11 +399,10 @@ func durationsMergeMain(args []string, stdout, stderr io.Writer) int {
 		switch {
 		case a == "-h" || a == "--help":
 			fmt.Fprint(stdout, durationsMergeHelp)
-			return exitOK
+			return nil
 		case a == "-o" || a == "--output":
 			if i+1 >= len(args) || args[i+1] == "" {
-				fmt.Fprintf(stderr, "herd durations merge: %s expects a path\n%s\n", a, durationsMergeUsage)
-				return exitUsage
+				return usageErrorf("herd durations merge: %s expects a path\n%s", a, durationsMergeUsage)
 			}
 			i++
 			out = args[i]
@@ -420,42 +412,36 @@ func durationsMergeMain(args []string, stdout, stderr io.Writer) int {
 			files = append(files, args[i+1:]...)
 			i = len(args)
 		case strings.HasPrefix(a, "-") && a != "-":
-			fmt.Fprintf(stderr, "herd durations merge: unknown option %s\n%s\n", a, durationsMergeUsage)
-			return exitUsage
+			return usageErrorf("herd durations merge: unknown option %s\n%s", a, durationsMergeUsage)
 		default:
 			files = append(files, a)
 		}
 	}
 	if len(files) == 0 {
-		fmt.Fprintf(stderr, "herd durations merge: no files given\n%s\n", durationsMergeUsage)
-		return exitUsage
+		return usageErrorf("herd durations merge: no files given\n%s", durationsMergeUsage)
 	}
 	var all []map[string]float64
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			fmt.Fprintf(stderr, "herd durations merge: %v\n", err)
-			return exitUsage
+			return usageErrorf("herd durations merge: %v", err)
 		}
 		d, err := shard.ParseDurations(b)
 		if err != nil {
-			fmt.Fprintf(stderr, "herd durations merge: %s: %v\n", f, err)
-			return exitUsage
+			return usageErrorf("herd durations merge: %s: %v", f, err)
 		}
 		all = append(all, d)
 	}
 	merged := shard.MergeDurations(all...)
 	if out == "" || out == "-" {
 		if err := shard.WriteDurations(stdout, merged); err != nil {
-			fmt.Fprintf(stderr, "herd durations merge: %v\n", err)
-			return exitInternal
+			return internalErrorf("herd durations merge: %v", err)
 		}
-		return exitOK
+		return nil
 	}
 	if err := writeFile(out, func(w io.Writer) error { return shard.WriteDurations(w, merged) }); err != nil {
-		fmt.Fprintf(stderr, "herd durations merge: %v\n", err)
-		return exitInternal
+		return internalErrorf("herd durations merge: %v", err)
 	}
 	fmt.Fprintf(stderr, "herd durations merge: %d tests from %d files into %s\n", len(merged), len(files), out)
-	return exitOK
+	return nil
 }

@@ -32,15 +32,6 @@ const reportWaitDefault = 10 * time.Minute
 // once a second is quick enough for a person and cheap for Redis.
 const reportPoll = time.Second
 
-// queueError ends herd with code after printing msg: this machine's part
-// of a queue run went wrong in a way its summary cannot say.
-type queueError struct {
-	msg  string
-	code int
-}
-
-func (e *queueError) Error() string { return e.msg }
-
 // queueRun is the state of a `--queue` run: the Redis connection, this
 // machine's consumer, and once the run is complete the whole run. Its
 // methods are nil-safe: a nil *queueRun is a run without --queue.
@@ -122,7 +113,7 @@ func (q *queueRun) hook() func([]protocol.TestInfo, []schedule.Policy, map[strin
 		case errors.As(err, &me):
 			return nil, &config.UsageError{Msg: "herd: --queue: " + me.Msg}
 		case err != nil:
-			return nil, &queueError{msg: "herd: --queue: " + err.Error(), code: exitInternal}
+			return nil, internalError("herd: --queue: " + err.Error())
 		}
 		return src, nil
 	}
@@ -179,8 +170,10 @@ func (q *queueRun) err(local *result.Run) error {
 		return nil
 	}
 	if err := q.consumer.Lost(); err != nil {
-		return &queueError{msg: "herd: queue: " + err.Error() + "; this machine's results may be missing from the run " +
-			"(herd report --queue ... --run-id " + q.runID + " says which)", code: exitInternal}
+		// This machine's part of the run went wrong in a way its summary
+		// cannot say.
+		return internalError("herd: queue: " + err.Error() + "; this machine's results may be missing from the run " +
+			"(herd report --queue ... --run-id " + q.runID + " says which)")
 	}
 	if !q.consumer.Complete() && local != nil {
 		fmt.Fprintf(q.stderr, "herd: queue: this machine stopped before run %s was complete; the summary above is its own part, "+
@@ -315,11 +308,11 @@ func isQueueReport(args []string) bool {
 
 // reportQueueMain runs `herd report --queue URL --run-id ID` (args after
 // "report").
-func reportQueueMain(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+func reportQueueMain(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	const cmd = "herd report"
 	var url, runID string
 	wait := reportWaitDefault
-	f, code, done := parseReportFlags(cmd, reportQueueUsage, reportQueueHelp, args, stdout, stderr,
+	f, done, err := parseReportFlags(cmd, reportQueueUsage, reportQueueHelp, args, stdout,
 		func(name string, value func() (string, bool)) (bool, string) {
 			var dst *string
 			switch name {
@@ -346,7 +339,7 @@ func reportQueueMain(args []string, stdout, stderr io.Writer, getenv func(string
 			return true, ""
 		})
 	if done {
-		return code
+		return err
 	}
 	if url == "" && getenv != nil {
 		url = getenv("HERD_QUEUE")
@@ -354,20 +347,16 @@ func reportQueueMain(args []string, stdout, stderr io.Writer, getenv func(string
 	cfg, err := config.Parse([]string{"--queue", url, "--run-id", runID}, nil)
 	switch {
 	case len(f.args) > 0:
-		fmt.Fprintf(stderr, "%s: unexpected argument %s\n%s\n", cmd, f.args[0], reportQueueUsage)
-		return exitUsage
+		return usageErrorf("%s: unexpected argument %s\n%s", cmd, f.args[0], reportQueueUsage)
 	case url == "":
-		fmt.Fprintf(stderr, "%s: --queue URL (or HERD_QUEUE) is needed\n%s\n", cmd, reportQueueUsage)
-		return exitUsage
+		return usageErrorf("%s: --queue URL (or HERD_QUEUE) is needed\n%s", cmd, reportQueueUsage)
 	case err != nil:
-		fmt.Fprintf(stderr, "%s: %s\n", cmd, strings.TrimPrefix(err.Error(), "herd: "))
-		return exitUsage
+		return usageErrorf("%s: %s", cmd, strings.TrimPrefix(err.Error(), "herd: "))
 	}
 	ctx := context.Background()
 	store, err := queue.Dial(ctx, cfg.Queue, cfg.RunID)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: --queue: %v\n", cmd, err)
-		return exitUsage
+		return usageErrorf("%s: --queue: %v", cmd, err)
 	}
 	defer store.Close()
 
@@ -376,13 +365,11 @@ func reportQueueMain(args []string, stdout, stderr io.Writer, getenv func(string
 	for {
 		snap, err := store.Snapshot(ctx, true)
 		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-			return exitUsage
+			return usageErrorf("%s: %v", cmd, err)
 		}
 		if snap == nil {
-			fmt.Fprintf(stderr, "%s: no run %s in the Redis at %s (never seeded, or its keys expired after %s)\n",
+			return usageErrorf("%s: no run %s in the Redis at %s (never seeded, or its keys expired after %s)",
 				cmd, cfg.RunID, queue.Redact(cfg.Queue), queue.KeyTTL)
-			return exitUsage
 		}
 		have := 0
 		for _, id := range snap.NodeIDs {
@@ -411,18 +398,16 @@ func reportQueueMain(args []string, stdout, stderr io.Writer, getenv func(string
 		err = errors.New("the run's keys expired while reading it")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return exitUsage
+		return usageErrorf("%s: %v", cmd, err)
 	}
 	whole, st, err := queue.Whole(snap)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return exitInternal
+		return internalErrorf("%s: %v", cmd, err)
 	}
 	whole.Info.HeaderLines = append([]string{fmt.Sprintf("queue run %s on %s", cfg.RunID, queue.Redact(cfg.Queue))}, st.Lines(snap.Meta)...)
 	if n := len(st.Missing); n > 0 {
 		fmt.Fprintf(stderr, "%s: run %s is not complete: %d %s without a result, such as %s (%s)\n",
 			cmd, cfg.RunID, n, plural(n, "test"), st.Missing[0].NodeID, st.Missing[0].Where)
 	}
-	return emitReport(cmd, whole, f, fmt.Sprintf(" (queue run %s, %d machines)", cfg.RunID, len(st.Machines)), stdout, stderr)
+	return emitReport(cmd, whole, f, fmt.Sprintf(" (queue run %s, %d machines)", cfg.RunID, len(st.Machines)), stdout)
 }

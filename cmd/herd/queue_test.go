@@ -37,13 +37,13 @@ func TestReportQueueUsage(t *testing.T) {
 		{[]string{"--queue", "redis://h/0", "--run-id", "x", "--bogus"}, "unknown option --bogus"},
 	} {
 		var out, errOut bytes.Buffer
-		code := reportQueueMain(tc.args, &out, &errOut, func(string) string { return "" })
+		code := exitCodeOf(reportQueueMain(tc.args, &out, &errOut, func(string) string { return "" }), &errOut)
 		if code != exitUsage || !strings.HasPrefix(errOut.String(), "herd report: ") || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 4 and %q", tc.args, code, errOut.String(), tc.want)
 		}
 	}
 	var out bytes.Buffer
-	if code := reportQueueMain([]string{"--help"}, &out, &out, nil); code != exitOK || !strings.Contains(out.String(), "--wait DURATION") {
+	if code := exitCodeOf(reportQueueMain([]string{"--help"}, &out, &out, nil), &out); code != exitOK || !strings.Contains(out.String(), "--wait DURATION") {
 		t.Errorf("--help: exit %d\n%s", code, out.String())
 	}
 }

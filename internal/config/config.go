@@ -123,250 +123,47 @@ var passthroughFlags = map[string]bool{
 }
 
 // Parse parses herd's arguments (without the program name). getenv reads the
-// environment (HERD_PYTHON).
+// environment (HERD_PYTHON, HERD_SHUTDOWN_TIMEOUT, HERD_QUEUE).
 func Parse(args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{Durations: -1, DurationsMin: 0.005}
-	if getenv != nil {
-		c.Python = getenv("HERD_PYTHON")
-		if v := getenv("HERD_SHUTDOWN_TIMEOUT"); v != "" {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || !(f > 0) || f > maxShutdownTimeout.Seconds() {
-				return nil, usage("herd: HERD_SHUTDOWN_TIMEOUT expects seconds (a number > 0 and at most %g), got %q", maxShutdownTimeout.Seconds(), v)
-			}
-			c.ShutdownTimeout = time.Duration(f * float64(time.Second))
-		}
-		c.PythonFromEnv = c.Python != ""
+	if err := c.fromEnv(getenv); err != nil {
+		return nil, err
 	}
+	opts := options()
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		// value returns the option's value, from "--opt=value" or the next
-		// argument.
-		value := func(name string) (string, error) {
-			if k := strings.IndexByte(a, '='); k >= 0 && strings.HasPrefix(a, "--") {
-				return a[k+1:], nil
-			}
-			if i+1 >= len(args) {
-				return "", usage("herd: %s expects a value", name)
-			}
-			i++
-			return args[i], nil
-		}
-		name := a
-		if strings.HasPrefix(a, "--") {
-			if k := strings.IndexByte(a, '='); k >= 0 {
-				name = a[:k]
-			}
-		}
 		if a == "--" {
 			c.PytestArgs = append(c.PytestArgs, args[i:]...)
 			break
 		}
-		switch name {
-		case "-h", "--help":
-			c.Help = true
-		case "--version":
-			c.Version++
-		case "--numprocesses":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			if err := c.setWorkers(v); err != nil {
-				return nil, err
-			}
-		case "--python":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			if v == "" {
-				return nil, usage("herd: --python expects a path")
-			}
-			c.Python = v
-			c.PythonFromEnv = false
-		case "--timeout":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 {
-				return nil, usage("herd: --timeout expects seconds (a number >= 0), got %q", v)
-			}
-			c.Timeout = time.Duration(f * float64(time.Second))
-		case "--retries", "--reruns":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return nil, usage("herd: %s expects a whole number >= 0, got %q", name, v)
-			}
-			c.Retries = n
-		case "--seed":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			n, err := strconv.ParseUint(v, 10, 32)
-			if err != nil {
-				return nil, usage("herd: --seed expects a whole number from 0 to 4294967295, got %q", v)
-			}
-			c.Seed, c.SeedSet = uint32(n), true
-		case "--flaky-fails":
-			c.FlakyFails = true
-		case "--no-diagnose":
-			c.NoDiagnose = true
-		case "--collect-each":
-			c.CollectEach = true
-		case "--leaks":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			switch v {
-			case "warn":
-				c.LeaksFail = false
-			case "fail":
-				c.LeaksFail = true
-			default:
-				return nil, usage("herd: --leaks expects warn or fail, got %q", v)
-			}
-		case "--queue", "--run-id", "--queue-lease":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			if err := c.setQueueOption(name, v); err != nil {
-				return nil, err
-			}
-		case "--shard":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			ks, ns, _ := strings.Cut(v, "/")
-			k, err1 := strconv.Atoi(ks)
-			n, err2 := strconv.Atoi(ns)
-			if err1 != nil || err2 != nil || k < 1 || k > n {
-				return nil, usage("herd: --shard expects K/N with 1 <= K <= N (such as 2/4), got %q", v)
-			}
-			c.ShardIndex, c.ShardCount = k, n
-		case "--durations-file":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			if v == "" {
-				return nil, usage("herd: --durations-file expects a path")
-			}
-			c.DurationsFile = v
-		case "--exitfirst":
-			c.MaxFail, c.MaxFailFlag = 1, "--exitfirst"
-		case "--maxfail":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return nil, usage("herd: --maxfail expects a whole number >= 0, got %q", v)
-			}
-			c.MaxFail, c.MaxFailFlag = n, "--maxfail="+strconv.Itoa(n)
-		case "--junitxml", "--junit-xml":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			c.JUnitXML = v
-		case "--report-json":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			c.ReportJSON = v
-		case "--report-html":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			if v == "" {
-				return nil, usage("herd: --report-html expects a path")
-			}
-			c.ReportHTML = v
-		case "--events":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			if v == "" {
-				return nil, usage("herd: --events expects a path, or - for stdout")
-			}
-			c.Events = v
-		case "--durations":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return nil, usage("herd: --durations expects a whole number >= 0, got %q", v)
-			}
-			c.Durations = n
-		case "--durations-min":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || f < 0 {
-				return nil, usage("herd: --durations-min expects seconds, got %q", v)
-			}
-			c.DurationsMin = f
-			c.DurationsMinSet = true
-		case "--dist":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			switch v {
-			case "load", "loadscope", "loadfile", "loadgroup", "worksteal", "no", "each":
-				c.Notes = append(c.Notes, fmt.Sprintf("herd: --dist %s is accepted; herd schedules by duration and module affinity itself", v))
-			default:
-				return nil, usage("herd: --dist expects one of load, loadscope, loadfile, loadgroup, worksteal, no; got %q", v)
-			}
-		case "--max-worker-restart", "--maxprocesses":
-			v, err := value(name)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := strconv.Atoi(v); err != nil {
-				return nil, usage("herd: %s expects a whole number, got %q", name, v)
-			}
-			c.Notes = append(c.Notes, fmt.Sprintf("herd: %s is accepted and ignored; herd replaces every crashed worker and never drops a test", name))
-		case "--verbose":
-			c.Verbosity++
-			c.PytestArgs = append(c.PytestArgs, a)
-		case "--quiet":
-			c.Verbosity--
-			c.PytestArgs = append(c.PytestArgs, a)
-		default:
-			if passthroughFlags[name] {
-				c.Passthrough = true
-				c.PytestArgs = append(c.PytestArgs, a)
-				continue
-			}
-			if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(a) > 1 {
-				skip, err := c.short(a, args, i)
-				if err != nil {
+		name := optionName(a)
+		if opt, ok := opts[name]; ok {
+			v := a
+			if opt.value {
+				var err error
+				if v, i, err = optionValue(args, i, name); err != nil {
 					return nil, err
 				}
-				i += skip
-				continue
 			}
-			c.PytestArgs = append(c.PytestArgs, a)
+			if err := opt.set(c, name, v); err != nil {
+				return nil, err
+			}
+			continue
 		}
+		if passthroughFlags[name] {
+			c.Passthrough = true
+			c.PytestArgs = append(c.PytestArgs, a)
+			continue
+		}
+		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(a) > 1 {
+			skip, err := c.short(a, args, i)
+			if err != nil {
+				return nil, err
+			}
+			i += skip
+			continue
+		}
+		c.PytestArgs = append(c.PytestArgs, a)
 	}
 	if err := c.checkQueue(getenv); err != nil {
 		return nil, err
@@ -375,6 +172,220 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		return nil, usage("herd: --durations-file goes with --shard K/N: it is the file the parts are weighed by")
 	}
 	return c, nil
+}
+
+// fromEnv sets what the environment gives: HERD_PYTHON and
+// HERD_SHUTDOWN_TIMEOUT. A nil getenv gives nothing.
+func (c *Config) fromEnv(getenv func(string) string) error {
+	if getenv == nil {
+		return nil
+	}
+	c.Python = getenv("HERD_PYTHON")
+	if v := getenv("HERD_SHUTDOWN_TIMEOUT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || f > maxShutdownTimeout.Seconds() {
+			return usage("herd: HERD_SHUTDOWN_TIMEOUT expects seconds (a number > 0 and at most %g), got %q", maxShutdownTimeout.Seconds(), v)
+		}
+		c.ShutdownTimeout = time.Duration(f * float64(time.Second))
+	}
+	c.PythonFromEnv = c.Python != ""
+	return nil
+}
+
+// optionName is the name of option a: a long option without its "=value",
+// anything else as written.
+func optionName(a string) string {
+	if strings.HasPrefix(a, "--") {
+		if k := strings.IndexByte(a, '='); k >= 0 {
+			return a[:k]
+		}
+	}
+	return a
+}
+
+// optionValue returns the value of the option args[i] names, from
+// "--opt=value" or the next argument, and the index of the last argument
+// it used.
+func optionValue(args []string, i int, name string) (string, int, error) {
+	a := args[i]
+	if k := strings.IndexByte(a, '='); k >= 0 && strings.HasPrefix(a, "--") {
+		return a[k+1:], i, nil
+	}
+	if i+1 >= len(args) {
+		return "", i, usage("herd: %s expects a value", name)
+	}
+	return args[i+1], i + 1, nil
+}
+
+// option is one of herd's options in the table options returns. With value
+// set it takes a value, which set is given; without, set is given the
+// argument as written.
+type option struct {
+	value bool
+	set   func(c *Config, name, v string) error
+}
+
+// flag is an option without a value.
+func flag(set func(c *Config, name, arg string) error) option {
+	return option{set: set}
+}
+
+// valued is an option with a value.
+func valued(set func(c *Config, name, v string) error) option {
+	return option{value: true, set: set}
+}
+
+// options is the table of herd's options by name (single-letter ones, but
+// -h, are parsed by short). It is built per Parse: no package state.
+func options() map[string]option {
+	t := map[string]option{
+		"--help":         flag(func(c *Config, _, _ string) error { c.Help = true; return nil }),
+		"--version":      flag(func(c *Config, _, _ string) error { c.Version++; return nil }),
+		"--numprocesses": valued(func(c *Config, _, v string) error { return c.setWorkers(v) }),
+		"--python": valued(func(c *Config, _, v string) error {
+			if v == "" {
+				return usage("herd: --python expects a path")
+			}
+			c.Python, c.PythonFromEnv = v, false
+			return nil
+		}),
+		"--timeout": valued(func(c *Config, _, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 {
+				return usage("herd: --timeout expects seconds (a number >= 0), got %q", v)
+			}
+			c.Timeout = time.Duration(f * float64(time.Second))
+			return nil
+		}),
+		"--retries": valued(func(c *Config, name, v string) error {
+			n, err := wholeNumber(name, v)
+			if err != nil {
+				return err
+			}
+			c.Retries = n
+			return nil
+		}),
+		"--seed": valued(func(c *Config, _, v string) error {
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return usage("herd: --seed expects a whole number from 0 to 4294967295, got %q", v)
+			}
+			c.Seed, c.SeedSet = uint32(n), true
+			return nil
+		}),
+		"--flaky-fails":  flag(func(c *Config, _, _ string) error { c.FlakyFails = true; return nil }),
+		"--no-diagnose":  flag(func(c *Config, _, _ string) error { c.NoDiagnose = true; return nil }),
+		"--collect-each": flag(func(c *Config, _, _ string) error { c.CollectEach = true; return nil }),
+		"--leaks": valued(func(c *Config, _, v string) error {
+			if v != "warn" && v != "fail" {
+				return usage("herd: --leaks expects warn or fail, got %q", v)
+			}
+			c.LeaksFail = v == "fail"
+			return nil
+		}),
+		"--queue": valued((*Config).setQueueOption),
+		"--shard": valued(func(c *Config, _, v string) error {
+			ks, ns, _ := strings.Cut(v, "/")
+			k, err1 := strconv.Atoi(ks)
+			n, err2 := strconv.Atoi(ns)
+			if err1 != nil || err2 != nil || k < 1 || k > n {
+				return usage("herd: --shard expects K/N with 1 <= K <= N (such as 2/4), got %q", v)
+			}
+			c.ShardIndex, c.ShardCount = k, n
+			return nil
+		}),
+		"--durations-file": valued(func(c *Config, name, v string) error {
+			return setPath(&c.DurationsFile, v, "herd: --durations-file expects a path")
+		}),
+		"--exitfirst": flag(func(c *Config, name, _ string) error {
+			c.MaxFail, c.MaxFailFlag = 1, name
+			return nil
+		}),
+		"--maxfail": valued(func(c *Config, name, v string) error {
+			n, err := wholeNumber(name, v)
+			if err != nil {
+				return err
+			}
+			c.MaxFail, c.MaxFailFlag = n, "--maxfail="+strconv.Itoa(n)
+			return nil
+		}),
+		"--junitxml":    valued(func(c *Config, _, v string) error { c.JUnitXML = v; return nil }),
+		"--report-json": valued(func(c *Config, _, v string) error { c.ReportJSON = v; return nil }),
+		"--report-html": valued(func(c *Config, _, v string) error {
+			return setPath(&c.ReportHTML, v, "herd: --report-html expects a path")
+		}),
+		"--events": valued(func(c *Config, _, v string) error {
+			return setPath(&c.Events, v, "herd: --events expects a path, or - for stdout")
+		}),
+		"--durations": valued(func(c *Config, name, v string) error {
+			n, err := wholeNumber(name, v)
+			if err != nil {
+				return err
+			}
+			c.Durations = n
+			return nil
+		}),
+		"--durations-min": valued(func(c *Config, _, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 {
+				return usage("herd: --durations-min expects seconds, got %q", v)
+			}
+			c.DurationsMin, c.DurationsMinSet = f, true
+			return nil
+		}),
+		"--dist": valued(func(c *Config, _, v string) error {
+			switch v {
+			case "load", "loadscope", "loadfile", "loadgroup", "worksteal", "no", "each":
+				c.Notes = append(c.Notes, fmt.Sprintf("herd: --dist %s is accepted; herd schedules by duration and module affinity itself", v))
+				return nil
+			}
+			return usage("herd: --dist expects one of load, loadscope, loadfile, loadgroup, worksteal, no; got %q", v)
+		}),
+		"--max-worker-restart": valued(func(c *Config, name, v string) error {
+			if _, err := strconv.Atoi(v); err != nil {
+				return usage("herd: %s expects a whole number, got %q", name, v)
+			}
+			c.Notes = append(c.Notes, fmt.Sprintf("herd: %s is accepted and ignored; herd replaces every crashed worker and never drops a test", name))
+			return nil
+		}),
+		"--verbose": flag(func(c *Config, _, arg string) error {
+			c.Verbosity++
+			c.PytestArgs = append(c.PytestArgs, arg)
+			return nil
+		}),
+		"--quiet": flag(func(c *Config, _, arg string) error {
+			c.Verbosity--
+			c.PytestArgs = append(c.PytestArgs, arg)
+			return nil
+		}),
+	}
+	// Other spellings of the same options.
+	for alias, name := range map[string]string{
+		"-h": "--help", "--reruns": "--retries", "--run-id": "--queue",
+		"--queue-lease": "--queue", "--junit-xml": "--junitxml",
+		"--maxprocesses": "--max-worker-restart",
+	} {
+		t[alias] = t[name]
+	}
+	return t
+}
+
+// wholeNumber parses v, the value of option name, as a whole number >= 0.
+func wholeNumber(name, v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, usage("herd: %s expects a whole number >= 0, got %q", name, v)
+	}
+	return n, nil
+}
+
+// setPath sets *dst to the path v, or fails with msg when v is empty.
+func setPath(dst *string, v, msg string) error {
+	if v == "" {
+		return usage("%s", msg)
+	}
+	*dst = v
+	return nil
 }
 
 // short parses a cluster of single-letter options such as -xvs or -n4 or
@@ -459,4 +470,18 @@ func (c *Config) setWorkers(v string) error {
 	}
 	c.Workers = n
 	return nil
+}
+
+// CaptureOff reports whether pytest's capture is off (-s, --capture=no) in
+// the pytest arguments, so tests print straight to the worker's stdout.
+func (c *Config) CaptureOff() bool {
+	for i, a := range c.PytestArgs {
+		if a == "--capture=no" || (a == "--capture" && i+1 < len(c.PytestArgs) && c.PytestArgs[i+1] == "no") {
+			return true
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a[1:], 's') && !strings.ContainsAny(a[1:], pytestValueShort) {
+			return true
+		}
+	}
+	return false
 }

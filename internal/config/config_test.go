@@ -258,3 +258,78 @@ func TestParseShutdownTimeout(t *testing.T) {
 		}
 	}
 }
+
+// Every option of herd's that takes a value says so when it is last, under
+// the name it was given by (aliases included); given its value with "=",
+// it takes it whole.
+func TestOptionTable(t *testing.T) {
+	t.Parallel()
+	type testCase struct {
+		name  string
+		value string // a valid value
+	}
+	run := func(t *testing.T, tc testCase) {
+		t.Parallel()
+		_, err := config.Parse([]string{tc.name}, nil)
+		want := "herd: " + tc.name + " expects a value"
+		if err == nil || err.Error() != want || !errors.Is(err, config.ErrUsage) {
+			t.Errorf("Parse(%q) error = %v, want usage error %q", tc.name, err, want)
+		}
+		argv := []string{tc.name + "=" + tc.value}
+		if tc.name == "--durations-file" {
+			argv = append(argv, "--shard", "1/2")
+		}
+		if tc.name == "--queue" || tc.name == "--queue-lease" {
+			argv = append(argv, "--run-id", "r1")
+		}
+		if tc.name == "--queue-lease" {
+			argv = append(argv, "--queue", "redis://localhost:6379")
+		}
+		if tc.name == "--run-id" {
+			argv = append(argv, "--queue", "redis://localhost:6379")
+		}
+		c, err := config.Parse(argv, nil)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", argv, err)
+		}
+		if len(c.PytestArgs) != 0 {
+			t.Errorf("Parse(%q) passed %q on to pytest", argv, c.PytestArgs)
+		}
+	}
+	for _, tc := range []testCase{
+		{"--numprocesses", "3"}, {"--python", "/usr/bin/python3"}, {"--timeout", "1.5"},
+		{"--retries", "2"}, {"--reruns", "2"}, {"--seed", "7"}, {"--leaks", "fail"},
+		{"--queue", "redis://localhost:6379"}, {"--run-id", "r1"}, {"--queue-lease", "30"},
+		{"--shard", "1/2"}, {"--durations-file", "d.json"}, {"--maxfail", "2"},
+		{"--junitxml", "j.xml"}, {"--junit-xml", "j.xml"}, {"--report-json", "r.json"},
+		{"--report-html", "r.html"}, {"--events", "-"}, {"--durations", "5"},
+		{"--durations-min", "0.1"}, {"--dist", "load"}, {"--max-worker-restart", "3"},
+		{"--maxprocesses", "3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+// CaptureOff finds -s in a cluster, --capture=no and --capture no, but not
+// an s in a value (-k sth) or other capture modes.
+func TestCaptureOff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"-s"}, true},
+		{[]string{"-vs"}, true},
+		{[]string{"--capture=no"}, true},
+		{[]string{"--capture", "no"}, true},
+		{[]string{"--capture=sys"}, false},
+		{[]string{"-ks"}, false},
+		{[]string{"-v"}, false},
+		{nil, false},
+	} {
+		c := &config.Config{PytestArgs: tc.args}
+		if got := c.CaptureOff(); got != tc.want {
+			t.Errorf("CaptureOff(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}

@@ -11,6 +11,15 @@ import (
 	"github.com/herd-run/herd/internal/reaper"
 )
 
+// needScans skips a test of the /proc scans in a build without them (the
+// herd_portable tag); reaper_portable_test.go tests that build's fallback.
+func needScans(t *testing.T) {
+	t.Helper()
+	if !reaper.FindsProcesses {
+		t.Skip("this build does not scan /proc (herd_portable)")
+	}
+}
+
 // startTree starts `sh -c script` and waits until it has a child; it returns
 // the shell's pid and its child's.
 func startTree(t *testing.T, script string) (sh, kid int) {
@@ -38,6 +47,7 @@ func startTree(t *testing.T, script string) (sh, kid int) {
 // and from a shell that ignores it.
 func TestDescendantsAndCatches(t *testing.T) {
 	t.Parallel()
+	needScans(t)
 	type testCase struct {
 		name      string
 		script    string
@@ -73,6 +83,7 @@ func TestDescendantsAndCatches(t *testing.T) {
 // process (a Go program) catches every signal it can.
 func TestGoneAndSelf(t *testing.T) {
 	t.Parallel()
+	needScans(t)
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)

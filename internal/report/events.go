@@ -175,21 +175,36 @@ func (e *EventWriter) Handle(ev result.Event) {
 	}
 }
 
-// ExitStatus names how a finished run ends, as herd's exit code says it:
-// "interrupted" (2), "failed" (1), "no_tests" (5) or "passed" (0).
-func ExitStatus(r *result.Run) string {
+// Status is how a finished run ends, as herd's exit code says it.
+type Status string
+
+// The statuses of a finished run, with herd's exit code for each.
+const (
+	StatusPassed      Status = "passed"      // 0
+	StatusFailed      Status = "failed"      // 1
+	StatusInterrupted Status = "interrupted" // 2
+	StatusNoTests     Status = "no_tests"    // 5
+)
+
+// RunStatus is how a finished run ends: interrupted, failed, no tests, or
+// passed.
+func RunStatus(r *result.Run) Status {
 	switch {
 	case r.Interrupted && !r.MaxfailReached:
-		return "interrupted"
+		return StatusInterrupted
 	case r.Failed(), r.CoverageFailed, r.Summary()[result.NotRun] > 0, len(r.CollectionErrors) > 0:
 		// Tests that could not run (their workers kept dying) are no
 		// success either, even when nothing failed.
-		return "failed"
+		return StatusFailed
 	case r.Collected == 0:
-		return "no_tests"
+		return StatusNoTests
 	}
-	return "passed"
+	return StatusPassed
 }
+
+// ExitStatus names how a finished run ends, as herd's exit code says it:
+// "interrupted" (2), "failed" (1), "no_tests" (5) or "passed" (0).
+func ExitStatus(r *result.Run) string { return string(RunStatus(r)) }
 
 // seconds is d in seconds, rounded to the microsecond so that streams and
 // reports do not carry float noise.

@@ -197,92 +197,29 @@ func (s *ProcessStarter) Start(ctx context.Context, slot, gen int, events chan<-
 // Exit event. ctx bounds only the sends on events: cancel it when nobody reads
 // them any more.
 func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events chan<- Event) (*Proc, error) {
-	cmdR, cmdW, err := os.Pipe()
+	pp, err := openPipes(spec.LiveStdout != nil)
 	if err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	msgR, msgW, err := os.Pipe()
-	if err != nil {
-		cmdR.Close()
-		cmdW.Close()
-		return nil, fmt.Errorf("start worker: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		cmdR.Close()
-		cmdW.Close()
-		msgR.Close()
-		msgW.Close()
-		return nil, fmt.Errorf("start worker: %w", err)
-	}
-	// The phase board: a file unlinked at once, so only the worker's
-	// mapping and our descriptor keep it.
-	board, err := os.CreateTemp("", "herd-board-")
-	if err == nil {
-		os.Remove(board.Name())
-		if err = board.Truncate(protocol.BoardSize); err != nil {
-			board.Close()
-		}
-	}
-	if err != nil {
-		for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW} {
-			f.Close()
-		}
-		return nil, fmt.Errorf("start worker: phase board: %w", err)
-	}
-	cmd := exec.Command(spec.Python, append([]string{spec.Boot}, spec.Args...)...)
-	cmd.Dir = spec.Dir
-	cmd.Env = append(env,
-		protocol.EnvMagic+"="+protocol.MagicValue,
-		protocol.EnvCmdFD+"=3",
-		protocol.EnvMsgFD+"=4",
-		protocol.EnvBoardFD+"=5",
-	)
 	var token string
 	if spec.LiveStdout != nil {
 		if token, err = newLiveToken(); err != nil {
-			for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, board} {
-				f.Close()
-			}
+			pp.Close()
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
-		cmd.Env = append(cmd.Env, protocol.EnvLive+"="+token)
 	}
-	cmd.ExtraFiles = []*os.File{cmdR, msgW, board}
-	cmd.Stdin = nil
-	cmd.Stderr = errW
-	cmd.SysProcAttr = reaper.ChildAttr()
-	var outR, outPW *os.File
-	if spec.LiveStdout != nil {
-		outR, outPW, err = os.Pipe()
-		if err != nil {
-			for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, board} {
-				f.Close()
-			}
-			return nil, fmt.Errorf("start worker: %w", err)
-		}
-		cmd.Stdout = outPW
-	}
+	cmd := command(spec, env, pp, token)
 	if err := cmd.Start(); err != nil {
-		for _, f := range []*os.File{cmdR, cmdW, msgR, msgW, errR, errW, outR, outPW, board} {
-			if f != nil {
-				f.Close()
-			}
-		}
+		pp.Close()
 		return nil, fmt.Errorf("start worker %s: %w", spec.Python, err)
 	}
-	cmdR.Close()
-	msgW.Close()
-	errW.Close()
-	if outPW != nil {
-		outPW.Close()
-	}
+	pp.closeChildEnds()
 	p := &Proc{
-		slot: slot, gen: gen, cmd: cmd, cmdW: cmdW,
+		slot: slot, gen: gen, cmd: cmd, cmdW: pp.cmdW,
 		sendQ:  make(chan []byte, 1024),
 		stderr: newTail(stderrTailSize),
 		exited: make(chan struct{}),
-		board:  board,
+		board:  pp.board,
 	}
 	emit := func(ev Event) {
 		ev.Slot, ev.Gen = slot, gen
@@ -291,161 +228,283 @@ func Start(ctx context.Context, spec Spec, env []string, slot, gen int, events c
 		case <-ctx.Done():
 		}
 	}
-
 	// The writer goroutine owns cmdW; it stops when the process exits.
 	go p.writeLoop()
+	drains := p.drainOutput(spec, token, pp)
+	msgsDone := make(chan struct{})
+	go func() { // owns msgR; stops at EOF or when the drain deadline passes
+		defer close(msgsDone)
+		defer pp.msgR.Close()
+		p.readMessages(pp.msgR, emit)
+	}()
+	go p.wait(pp, msgsDone, drains, emit)
+	return p, nil
+}
 
+// pipes are the files between herd and one worker: its commands (cmd), its
+// messages (msg), its stderr (err), its stdout under live output (out), and
+// the phase board. R ends are read and W ends written; the worker's ends
+// (cmdR, msgW, errW, outW) are closed once it started.
+type pipes struct {
+	cmdR, cmdW, msgR, msgW, errR, errW, outR, outW *os.File
+	board                                          *os.File
+}
+
+// openPipes opens a worker's pipes, the stdout pipe only with live output,
+// and its phase board: a file unlinked at once, so only the worker's
+// mapping and herd's descriptor keep it.
+func openPipes(live bool) (*pipes, error) {
+	pp := &pipes{}
+	var err error
+	if pp.cmdR, pp.cmdW, err = os.Pipe(); err != nil {
+		return nil, err
+	}
+	if pp.msgR, pp.msgW, err = os.Pipe(); err != nil {
+		pp.Close()
+		return nil, err
+	}
+	if pp.errR, pp.errW, err = os.Pipe(); err != nil {
+		pp.Close()
+		return nil, err
+	}
+	if live {
+		if pp.outR, pp.outW, err = os.Pipe(); err != nil {
+			pp.Close()
+			return nil, err
+		}
+	}
+	if pp.board, err = os.CreateTemp("", "herd-board-"); err != nil {
+		pp.Close()
+		return nil, fmt.Errorf("phase board: %w", err)
+	}
+	os.Remove(pp.board.Name())
+	if err := pp.board.Truncate(protocol.BoardSize); err != nil {
+		pp.Close()
+		return nil, fmt.Errorf("phase board: %w", err)
+	}
+	return pp, nil
+}
+
+// Close closes every file of pp that is open: after a failed start, when
+// no goroutine owns any of them yet.
+func (pp *pipes) Close() {
+	for _, f := range []**os.File{&pp.cmdR, &pp.cmdW, &pp.msgR, &pp.msgW, &pp.errR, &pp.errW, &pp.outR, &pp.outW, &pp.board} {
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
+	}
+}
+
+// closeChildEnds closes the worker's ends once it has them, so that the
+// reads on herd's ends end when the worker (and whatever holds them) exits.
+func (pp *pipes) closeChildEnds() {
+	for _, f := range []**os.File{&pp.cmdR, &pp.msgW, &pp.errW, &pp.outW} {
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
+	}
+}
+
+// command is the worker's command: the boot script with the pytest
+// arguments, the protocol's files as descriptors 3 to 5 (named in its
+// environment), stderr (and stdout, under live output) on pipes, in a
+// process group of its own (see reaper.ChildAttr).
+func command(spec Spec, env []string, pp *pipes, token string) *exec.Cmd {
+	cmd := exec.Command(spec.Python, append([]string{spec.Boot}, spec.Args...)...)
+	cmd.Dir = spec.Dir
+	cmd.Env = append(env,
+		protocol.EnvMagic+"="+protocol.MagicValue,
+		protocol.EnvCmdFD+"=3",
+		protocol.EnvMsgFD+"=4",
+		protocol.EnvBoardFD+"=5",
+	)
+	if token != "" {
+		cmd.Env = append(cmd.Env, protocol.EnvLive+"="+token)
+	}
+	cmd.ExtraFiles = []*os.File{pp.cmdR, pp.msgW, pp.board}
+	cmd.Stdin = nil
+	cmd.Stderr = pp.errW
+	if pp.outW != nil {
+		cmd.Stdout = pp.outW
+	}
+	cmd.SysProcAttr = reaper.ChildAttr()
+	return cmd
+}
+
+// drainOutput starts the goroutines that read the worker's stderr into the
+// tail, and under live output its stdout and stderr into spec's Lives. Each
+// owns its pipe and stops at EOF; the WaitGroup is done when all are.
+func (p *Proc) drainOutput(spec Spec, token string, pp *pipes) *sync.WaitGroup {
 	var drains sync.WaitGroup
+	errR, outR := pp.errR, pp.outR
 	drains.Add(1)
 	if outR == nil {
-		go func() { // owns errR; stops at EOF
+		go func() {
 			defer drains.Done()
 			io.Copy(p.stderr, errR)
 			errR.Close()
 		}()
-	} else {
-		// -s: the streams carry the worker's markers; the tail keeps
-		// stderr without them.
-		live := spec.LiveStderr
-		var errD *demux
-		errD = newDemux(token, func(test string, b []byte) {
-			p.stderr.Write(b)
-			if live != nil && (!spec.LiveOnMark || errD.marked) {
-				live.Output(test, b)
-			}
-		})
-		go func() { // owns errR; stops at EOF
-			defer drains.Done()
-			io.Copy(errD, errR)
-			errD.flush()
-			if live != nil {
-				live.Close()
-			}
-			errR.Close()
-		}()
-		var outD *demux
-		outD = newDemux(token, func(test string, b []byte) {
-			if !spec.LiveOnMark || outD.marked {
-				spec.LiveStdout.Output(test, b)
-			}
-		})
-		drains.Add(1)
-		go func() { // owns outR; stops at EOF
-			defer drains.Done()
-			io.Copy(outD, outR)
-			outD.flush()
-			spec.LiveStdout.Close()
-			outR.Close()
-		}()
+		return &drains
 	}
-
-	msgsDone := make(chan struct{})
-	go func() { // owns msgR; stops at EOF or when the drain deadline passes
-		defer close(msgsDone)
-		defer msgR.Close()
-		r := protocol.NewReader(msgR, protocol.MaxLine)
-		hello := time.AfterFunc(HandshakeTimeout, func() {
-			p.mu.Lock()
-			p.killStage = "SIGKILL"
-			p.mu.Unlock()
-			p.signalGroup(syscall.SIGKILL)
-		})
-		first := true
-		// refused is set after a failed handshake: the worker is being
-		// killed and nothing else it says is trusted.
-		refused := false
-		var batch []*protocol.Message
-		flush := func() {
-			if len(batch) > 0 {
-				emit(Event{Msgs: batch})
-				batch = nil
-			}
+	// -s: the streams carry the worker's markers; the tail keeps stderr
+	// without them.
+	live := spec.LiveStderr
+	var errD *demux
+	errD = newDemux(token, func(test string, b []byte) {
+		p.stderr.Write(b)
+		if live != nil && (!spec.LiveOnMark || errD.marked) {
+			live.Output(test, b)
 		}
-		for {
-			m, err := r.Read()
-			if err != nil {
-				flush()
-				if errors.Is(err, io.EOF) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed) {
-					hello.Stop()
-					if first {
-						emit(Event{ProtoErr: ErrNoHello})
-					}
-					return
-				}
-				if !refused {
-					emit(Event{ProtoErr: err})
-				}
-				continue
-			}
-			if refused {
-				continue
-			}
-			if first {
-				first = false
-				hello.Stop()
-				if err := protocol.CheckHello(m); err != nil {
-					emit(Event{ProtoErr: err})
-					refused = true
-					p.Kill(false)
-					continue
-				}
-			}
-			batch = append(batch, m)
-			if len(batch) >= maxBatch || !r.HasLine() {
-				flush()
-			}
+	})
+	go func() {
+		defer drains.Done()
+		io.Copy(errD, errR)
+		errD.flush()
+		if live != nil {
+			live.Close()
 		}
+		errR.Close()
 	}()
+	var outD *demux
+	outD = newDemux(token, func(test string, b []byte) {
+		if !spec.LiveOnMark || outD.marked {
+			spec.LiveStdout.Output(test, b)
+		}
+	})
+	drains.Add(1)
+	go func() {
+		defer drains.Done()
+		io.Copy(outD, outR)
+		outD.flush()
+		spec.LiveStdout.Close()
+		outR.Close()
+	}()
+	return &drains
+}
 
-	go func() { // owns cmd.Wait; emits the Exit event last
-		state, werr := cmd.Process.Wait()
-		close(p.exited)
-		// Whatever the worker left in its process group dies with it.
+// readMessages is the reader: it reads the worker's messages from msgR until
+// EOF (or the drain deadline), checks the hello, which must come within
+// HandshakeTimeout, and emits the messages in batches. After a failed
+// handshake the worker is killed and nothing else it says is trusted.
+func (p *Proc) readMessages(msgR io.Reader, emit func(Event)) {
+	r := protocol.NewReader(msgR, protocol.MaxLine)
+	hello := time.AfterFunc(HandshakeTimeout, func() {
+		p.setStage("SIGKILL")
 		p.signalGroup(syscall.SIGKILL)
-		// One deadline for all the pipes: a child that escaped the group
-		// and holds them all costs drainTimeout once, not once per pipe.
-		drainBy := time.After(drainTimeout)
-		select {
-		case <-msgsDone:
-		case <-drainBy:
-			msgR.SetReadDeadline(time.Now())
-			<-msgsDone
-			drainBy = closedTime()
+	})
+	first := true
+	refused := false
+	var batch []*protocol.Message
+	flush := func() {
+		if len(batch) > 0 {
+			emit(Event{Msgs: batch})
+			batch = nil
 		}
-		done := make(chan struct{})
-		go func() { drains.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-drainBy:
-			errR.SetReadDeadline(time.Now())
-			if outR != nil {
-				outR.SetReadDeadline(time.Now())
+	}
+	for {
+		m, err := r.Read()
+		if err != nil {
+			flush()
+			if errors.Is(err, io.EOF) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed) {
+				hello.Stop()
+				if first {
+					emit(Event{ProtoErr: ErrNoHello})
+				}
+				return
 			}
-			<-done
+			if !refused {
+				emit(Event{ProtoErr: err})
+			}
+			continue
 		}
-		ex := &Exit{Code: -1, StderrTail: p.stderr.String()}
-		buf := make([]byte, protocol.BoardSize)
-		if n, _ := board.ReadAt(buf, 0); n == len(buf) {
-			ex.Board = protocol.ParseBoard(buf)
+		if refused {
+			continue
 		}
-		p.boardMu.Lock()
-		p.board = nil
-		p.boardMu.Unlock()
-		board.Close()
-		if werr != nil {
-			ex.Err = werr
-		} else if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			ex.Signal = SignalName(ws.Signal())
-		} else {
-			ex.Code = state.ExitCode()
+		if first {
+			first = false
+			hello.Stop()
+			if err := protocol.CheckHello(m); err != nil {
+				emit(Event{ProtoErr: err})
+				refused = true
+				p.Kill(false)
+				continue
+			}
 		}
-		p.mu.Lock()
-		ex.KillStage = p.killStage
-		ex.ChildStacks = p.childStacks
-		p.mu.Unlock()
-		emit(Event{Exit: ex})
-	}()
-	return p, nil
+		batch = append(batch, m)
+		if len(batch) >= maxBatch || !r.HasLine() {
+			flush()
+		}
+	}
+}
+
+// wait is the waiter: it owns cmd.Wait, kills what the worker left in its
+// process group, waits (at most drainTimeout in all) for the reader and the
+// output drains, reads the phase board, and emits the Exit event last.
+func (p *Proc) wait(pp *pipes, msgsDone <-chan struct{}, drains *sync.WaitGroup, emit func(Event)) {
+	state, werr := p.cmd.Process.Wait()
+	close(p.exited)
+	// Whatever the worker left in its process group dies with it.
+	p.signalGroup(syscall.SIGKILL)
+	// One deadline for all the pipes: a child that escaped the group and
+	// holds them all costs drainTimeout once, not once per pipe.
+	drainBy := time.After(drainTimeout)
+	select {
+	case <-msgsDone:
+	case <-drainBy:
+		pp.msgR.SetReadDeadline(time.Now())
+		<-msgsDone
+		drainBy = closedTime()
+	}
+	done := make(chan struct{})
+	go func() { drains.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-drainBy:
+		pp.errR.SetReadDeadline(time.Now())
+		if pp.outR != nil {
+			pp.outR.SetReadDeadline(time.Now())
+		}
+		<-done
+	}
+	ex := exitOf(state, werr)
+	ex.StderrTail = p.stderr.String()
+	ex.Board = p.closeBoard()
+	p.mu.Lock()
+	ex.KillStage = p.killStage
+	ex.ChildStacks = p.childStacks
+	p.mu.Unlock()
+	emit(Event{Exit: ex})
+}
+
+// closeBoard reads what the phase board holds and closes it; Revoke finds
+// no board from then on.
+func (p *Proc) closeBoard() protocol.Board {
+	p.boardMu.Lock()
+	defer p.boardMu.Unlock()
+	var b protocol.Board
+	buf := make([]byte, protocol.BoardSize)
+	if n, _ := p.board.ReadAt(buf, 0); n == len(buf) {
+		b = protocol.ParseBoard(buf)
+	}
+	p.board.Close()
+	p.board = nil
+	return b
+}
+
+// exitOf is the Exit of a process that ended in state, or whose wait
+// failed with werr: its code, or the signal that ended it (Code -1).
+func exitOf(state *os.ProcessState, werr error) *Exit {
+	ex := &Exit{Code: -1}
+	if werr != nil {
+		ex.Err = werr
+	} else if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		ex.Signal = SignalName(ws.Signal())
+	} else {
+		ex.Code = state.ExitCode()
+	}
+	return ex
 }
 
 func (p *Proc) writeLoop() {
