@@ -243,23 +243,7 @@ func TestShutdownTimeoutConfigured(t *testing.T) {
 func TestCollectTimeoutIsAStall(t *testing.T) {
 	t.Parallel()
 	suite := suiteOf(2)
-	f := &fakeStarter{t: t, suite: suite, script: func(slot, gen int) script {
-		if gen == 1 {
-			return script{waitBeforeCollect: make(chan struct{})}
-		}
-		return script{}
-	}}
-	s := &sink{}
-	c := &clock{}
-	go func() {
-		waitFor(t, "the worker", func() bool { return s.count(result.RunStarted) == 1 })
-		time.Sleep(20 * time.Millisecond)
-		c.advance(run.CollectTimeout + time.Second)
-	}()
-	res, err := execute(t, run.Config{Workers: 1, Starter: f, Sink: s, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, res := stuckInCollection(t, suite)
 	if len(res.Stalls) != 1 || res.Stalls[0].When != "collection" || res.Stalls[0].LastTest != "" || res.Stalls[0].Stacks == "" {
 		t.Errorf("stalls %+v", res.Stalls)
 	}
@@ -272,23 +256,7 @@ func TestCollectTimeoutIsAStall(t *testing.T) {
 func TestCollectTimeout(t *testing.T) {
 	t.Parallel()
 	suite := suiteOf(4)
-	f := &fakeStarter{t: t, suite: suite, script: func(slot, gen int) script {
-		if gen == 1 {
-			return script{waitBeforeCollect: make(chan struct{})}
-		}
-		return script{}
-	}}
-	s := &sink{}
-	c := &clock{}
-	go func() {
-		waitFor(t, "the worker", func() bool { return s.count(result.RunStarted) == 1 })
-		time.Sleep(20 * time.Millisecond)
-		c.advance(run.CollectTimeout + time.Second)
-	}()
-	res, err := execute(t, run.Config{Workers: 1, Starter: f, Sink: s, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, s, res := stuckInCollection(t, suite)
 	checkRun(t, f, s, res, false)
 	if res.Summary()[result.Passed] != len(suite) || len(f.procsOf(0)) != 2 {
 		t.Errorf("summary %v with %d processes", res.Summary(), len(f.procsOf(0)))
@@ -349,4 +317,29 @@ func TestIdleWorkerGivenWorkIsNotStuck(t *testing.T) {
 	if got := testByID(t, res, a.ID); got.Outcome != result.Crashed {
 		t.Errorf("%s: %s", a.ID, got.Outcome)
 	}
+}
+
+// stuckInCollection runs suite on one worker whose first process never
+// finishes collecting, with the clock moved past CollectTimeout once the
+// run started.
+func stuckInCollection(t *testing.T, suite []protocol.TestInfo) (*fakeStarter, *sink, *result.Run) {
+	t.Helper()
+	f := &fakeStarter{t: t, suite: suite, script: func(slot, gen int) script {
+		if gen == 1 {
+			return script{waitBeforeCollect: make(chan struct{})}
+		}
+		return script{}
+	}}
+	s := &sink{}
+	c := &clock{}
+	go func() {
+		waitFor(t, "the worker", func() bool { return s.count(result.RunStarted) == 1 })
+		time.Sleep(20 * time.Millisecond)
+		c.advance(run.CollectTimeout + time.Second)
+	}()
+	res, err := execute(t, run.Config{Workers: 1, Starter: f, Sink: s, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, s, res
 }
