@@ -121,12 +121,21 @@ type Controller struct {
 	conn    Conn
 	err     *Error
 	closed  bool
+
+	// finishTimeout bounds Finish (FinishTimeout; tests shorten it).
+	finishTimeout time.Duration
 }
+
+// FinishTimeout bounds the controller's pytest_sessionfinish and
+// pytest_unconfigure: every test has ended by then, so, as a worker's
+// session end (run.ShutdownTimeout), a minute is ample, and a hook that
+// hangs must not hang the run.
+const FinishTimeout = 60 * time.Second
 
 // New returns a controller that starts its process with start on first
 // need.
 func New(start Starter) *Controller {
-	return &Controller{start: start, wake: make(chan struct{}, 1)}
+	return &Controller{start: start, wake: make(chan struct{}, 1), finishTimeout: FinishTimeout}
 }
 
 // enqueue adds j, starting the loop on first use.
@@ -193,8 +202,17 @@ func (c *Controller) call(j job) (Reply, error) {
 			return Reply{}, c.fail(&Error{Err: fmt.Errorf("start: %w", err)})
 		}
 		c.mu.Lock()
-		c.conn = conn
+		closed := c.closed
+		if !closed {
+			c.conn = conn
+		}
 		c.mu.Unlock()
+		if closed {
+			// Close came while the process started: it is not Close's to
+			// end, so end it here.
+			conn.Close()
+			return Reply{}, errors.New("xdist controller: closed")
+		}
 		if r, err := c.roundTrip(conn, Request{Type: "start"}, ""); err != nil {
 			return r, err
 		}
@@ -277,7 +295,15 @@ func (c *Controller) Finish(exitstatus int) error {
 	}
 	finished := make(chan struct{})
 	c.enqueue(job{req: Request{Type: "finish", ExitStatus: exitstatus}, done: func(Reply, error) { close(finished) }})
-	<-finished
+	select {
+	case <-finished:
+	case <-time.After(c.finishTimeout):
+		// Killing the process ends the request in hand, and with it the
+		// queue.
+		c.fail(&Error{Err: fmt.Errorf("pytest_sessionfinish did not end within %s: herd killed the controller", c.finishTimeout)})
+		c.Close()
+		<-finished
+	}
 	c.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -364,6 +390,10 @@ func startProcess(spec Spec) (*process, error) {
 	)
 	cmd.ExtraFiles = []*os.File{cmdR, msgW}
 	cmd.Stdout, cmd.Stderr = out, out
+	// A process a hook started outside the controller's process group may
+	// hold its output pipes after the controller exited: stop waiting for
+	// them after 2 s, as for a worker's.
+	cmd.WaitDelay = 2 * time.Second
 	cmd.SysProcAttr = reaper.ChildAttr()
 	if err := cmd.Start(); err != nil {
 		for _, f := range []*os.File{cmdR, cmdW, msgR, msgW} {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeConn records requests and answers them from a script.
@@ -133,4 +134,45 @@ func TestStartFailure(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 	c.Close()
+}
+
+// blockingConn answers every request but finish, which it holds until the
+// process is closed (a pytest_sessionfinish that never returns).
+type blockingConn struct {
+	fakeConn
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingConn) Call(req Request) (Reply, error) {
+	if req.Type == "finish" {
+		<-b.release
+		return Reply{}, errors.New("the process ended")
+	}
+	return b.fakeConn.Call(req)
+}
+
+func (b *blockingConn) Close() {
+	b.fakeConn.Close()
+	b.once.Do(func() { close(b.release) })
+}
+
+// A controller whose pytest_sessionfinish hangs is killed after the finish
+// timeout, and Finish says so instead of hanging the run.
+func TestFinishThatHangsIsKilled(t *testing.T) {
+	b := &blockingConn{release: make(chan struct{})}
+	c := New(func() (Conn, error) { return b, nil })
+	c.finishTimeout = 50 * time.Millisecond
+	c.NodeReady("gw0", 7)
+	err := c.Finish(1)
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), "pytest_sessionfinish did not end within 50ms") {
+		t.Fatalf("Finish: %v", err)
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if !closed {
+		t.Error("the hanging controller was not ended")
+	}
 }
