@@ -71,6 +71,32 @@ func TestXdistControllerHooksMatchXdist(t *testing.T) {
 	}
 }
 
+// A worker that was handed no test ends its session as an xdist worker
+// does, which collected the whole suite: exit status 0 (1 where its tests
+// failed), never 5 (no tests collected). With one selected test, one of
+// herd's two workers never runs any.
+func TestXdistControllerIdleWorkerExitStatus(t *testing.T) {
+	dir := copySuite(t, ctlSuite)
+	herdLog := filepath.Join(t.TempDir(), "herd.log")
+	stdout, stderr, code, rep := runHerdEnv(t, dir, []string{"CTL_LOG=" + herdLog}, "-k", "test_memo_restored")
+	if !rep.Present {
+		t.Fatalf("herd wrote no report (exit %d)\nstdout:\n%s\nstderr:\n%s", code, tail(stdout), tail(stderr))
+	}
+	pyLog := filepath.Join(t.TempDir(), "pytest.log")
+	py := pytestRun(t, dir, []string{"CTL_LOG=" + pyLog}, "-n", "2", "-k", "test_memo_restored")
+	if code != 0 || py.Code != 0 {
+		t.Errorf("exit codes: herd %d, pytest -n 2 %d, want 0\nherd stderr:\n%s", code, py.Code, tail(stderr))
+	}
+	diffOutcomes(t, rep.outcomes(), py.Outcomes)
+	got, want := anyWorker(ctlLog(t, herdLog)), anyWorker(ctlLog(t, pyLog))
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("controller hooks differ\nherd:\n%s\npytest -n 2:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !containsLine(got, "testnodedown gw? error=None ran=yes exitstatus=0") || containsLine(got, "testnodedown gw? error=None ran=yes exitstatus=5") {
+		t.Errorf("want every worker down with exit status 0:\n%s", strings.Join(got, "\n"))
+	}
+}
+
 // A worker that crashes gets pytest_testnodedown with xdist's error, and its
 // replacement gets pytest_configure_node before it starts. xdist names the
 // replacement gw2; herd's keeps its slot's id.

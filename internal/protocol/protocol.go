@@ -392,6 +392,12 @@ type Command struct {
 	// controller failed.
 	Data  string `json:"data,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Collected is, on a CmdShutdown, how many tests the whole run
+	// collected. The worker's session reports it as its testscollected,
+	// as an xdist worker, which collects the whole suite, does: a worker
+	// that was handed none of the run's files then ends with pytest's
+	// exit status 0 or 1, not 5 (no tests collected).
+	Collected int `json:"collected,omitempty"`
 }
 
 // ErrLineTooLong is returned by a Reader for a line longer than MaxLine.

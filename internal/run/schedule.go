@@ -270,7 +270,7 @@ func (d *dispatcher) maybeShutdown() {
 func (d *dispatcher) sendShutdown(s *slotState) {
 	s.proc.shutdown = true
 	s.proc.deadline = d.now().Add(d.cfg.ShutdownTimeout)
-	s.proc.h.Send(protocol.Command{Type: protocol.CmdShutdown})
+	s.proc.h.Send(protocol.Command{Type: protocol.CmdShutdown, Collected: len(d.tests)})
 }
 
 // offerIdle offers work to every worker waiting idle for some.

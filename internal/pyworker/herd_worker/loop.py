@@ -124,6 +124,12 @@ class RunLoop:
                 del queue[:]
             self.nomore = True
         elif kind == "shutdown":
+            # As an xdist worker, which collected the whole suite, the
+            # session counts the run's tests: a worker handed none of them
+            # ends with 0 or 1 as its exit status, not 5.
+            total = cmd.get("collected") or 0
+            if total > self.session.testscollected:
+                self.session.testscollected = total
             self.shutdown = True
             self.nomore = True
         return kind
