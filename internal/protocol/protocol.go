@@ -48,6 +48,12 @@ const (
 	// that knows of a limit (here or in its pytest options) sends a failed
 	// test's done at once and asks (TypeAsk) before its next test.
 	EnvMaxFail = "HERD_MAXFAIL"
+
+	// EnvDeps turns on the recording of what each test depends on (see
+	// TypeDeps): "1" records, "auto" records where the interpreter has a
+	// tracer cheap enough to be on by default (sys.monitoring, Python
+	// 3.12 and newer), anything else records nothing.
+	EnvDeps = "HERD_DEPS"
 )
 
 // LiveMarker starts a live-output marker (see EnvLive).
@@ -130,7 +136,15 @@ const (
 	// controller's pytest_testnodedown. Only a worker that sent
 	// TypeNodeIn sends it.
 	TypeWorkerOutput = "workeroutput"
-	TypeBye          = "bye"
+	// TypeFingerprint describes one project file a dependency of a test
+	// is in (Fingerprint), sent once per file and process, before the
+	// first TypeDeps that names it.
+	TypeFingerprint = "fp"
+	// TypeDeps lists what the test ID depended on while it ran (Keys),
+	// setup and teardown included; it comes just before the test's done,
+	// only while recording is on (EnvDeps).
+	TypeDeps = "deps"
+	TypeBye  = "bye"
 )
 
 // Command types sent by the controller.
@@ -241,6 +255,38 @@ type Message struct {
 	// workeroutput: config.workeroutput, marshal-encoded then base64
 	// (opaque to herd's Go side).
 	Data string `json:"data,omitempty"`
+
+	// fp: one file's fingerprint.
+	Fingerprint *Fingerprint `json:"fp,omitempty"`
+	// deps: the test's dependencies, each a rootdir-relative path
+	// (slashes) and a part of that file (see DepKey).
+	Keys []DepKey `json:"keys,omitempty"`
+}
+
+// DepKey is one dependency of a test: a file, relative to the rootdir
+// with forward slashes, and a part of it. Part "" is the whole file's
+// content; in a Python file, PartModule is its module-level code (every
+// statement outside a function body) and any other part is the qualified
+// name of a function or method (co_qualname: "Class.method",
+// "outer.<locals>.inner") whose body it is.
+type DepKey struct {
+	Path string `json:"p"`
+	Part string `json:"q,omitempty"`
+}
+
+// PartModule is the part of a Python file that is its module-level code.
+const PartModule = "<module>"
+
+// Fingerprint is what a file held when a test depended on it: SHA is the
+// hex SHA-256 of its content; Parts, for a Python file that parses, maps
+// each part (PartModule and every function's qualified name) to a hash of
+// that part's code alone, so that an edit elsewhere in the file leaves it
+// unchanged. Parts is nil for other files, and for a Python file that
+// does not parse.
+type Fingerprint struct {
+	Path  string            `json:"p"`
+	SHA   string            `json:"sha"`
+	Parts map[string]string `json:"parts,omitempty"`
 }
 
 // Options are pytest options as the worker's pytest parsed them, ini addopts
