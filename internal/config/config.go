@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -84,11 +85,37 @@ type Config struct {
 	// Passthrough is set when pytest must run alone, undistributed:
 	// --collect-only, --fixtures, --markers, --pdb and friends.
 	Passthrough bool
+	// Affected is --affected: run only the tests a change since
+	// AffectedRev (empty: HEAD, plus what is not committed) can break.
+	Affected    bool
+	AffectedRev string
+	// Verify is --verify (with --affected): run every test, and report
+	// the tests whose outcome changed although --affected would have
+	// left them out.
+	Verify bool
+	// RecordDeps is --record-deps (RecordOn), --no-record-deps
+	// (RecordOff) or $HERD_RECORD_DEPS; RecordAuto without either.
+	RecordDeps Record
 	// ShutdownTimeout is $HERD_SHUTDOWN_TIMEOUT: how long a worker's
 	// session end may take after its last test before herd dumps its
 	// stacks and kills it; 0 means the default (run.ShutdownTimeout).
 	ShutdownTimeout time.Duration
 }
+
+// Record says whether workers record what each test depends on.
+type Record int
+
+const (
+	// RecordAuto records where it is cheap enough to be on by default:
+	// always under --affected, else where the interpreter has
+	// sys.monitoring (Python 3.12 and newer).
+	RecordAuto Record = iota
+	// RecordOn records in every run.
+	RecordOn
+	// RecordOff records nothing (not even under --affected, which then
+	// keeps the records it has).
+	RecordOff
+)
 
 // maxShutdownTimeout bounds $HERD_SHUTDOWN_TIMEOUT: a day is longer than
 // any session end worth waiting for, and far from time.Duration's limit.
@@ -137,6 +164,13 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			break
 		}
 		name := optionName(a)
+		if name == "--affected" {
+			var err error
+			if i, err = c.setAffected(args, i); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if opt, ok := opts[name]; ok {
 			v := a
 			if opt.value {
@@ -168,6 +202,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	if err := c.checkQueue(getenv); err != nil {
 		return nil, err
 	}
+	if c.Verify && !c.Affected {
+		return nil, usage("herd: --verify goes with --affected: it checks what --affected would have left out")
+	}
 	if c.DurationsFile != "" && c.ShardCount == 0 {
 		return nil, usage("herd: --durations-file goes with --shard K/N: it is the file the parts are weighed by")
 	}
@@ -189,7 +226,46 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		c.ShutdownTimeout = time.Duration(f * float64(time.Second))
 	}
 	c.PythonFromEnv = c.Python != ""
+	switch v := getenv("HERD_RECORD_DEPS"); v {
+	case "":
+	case "1", "on", "true", "yes":
+		c.RecordDeps = RecordOn
+	case "0", "off", "false", "no":
+		c.RecordDeps = RecordOff
+	default:
+		return usage("herd: HERD_RECORD_DEPS expects 1 or 0, got %q", v)
+	}
 	return nil
+}
+
+// setAffected sets --affected from args[i], and its revision from
+// "--affected=REV" or from the next argument when that is neither an
+// option, nor a node id, a .py file or an existing path; it returns the
+// index of the last argument it used.
+func (c *Config) setAffected(args []string, i int) (int, error) {
+	c.Affected = true
+	if _, rev, ok := strings.Cut(args[i], "="); ok {
+		if rev == "" {
+			return i, usage("herd: --affected= expects a git revision")
+		}
+		c.AffectedRev = rev
+		return i, nil
+	}
+	if i+1 >= len(args) {
+		return i, nil
+	}
+	next := args[i+1]
+	if next == "" || strings.HasPrefix(next, "-") {
+		return i, nil
+	}
+	if strings.Contains(next, "::") || strings.HasSuffix(next, ".py") {
+		return i, nil // a node id or a test file
+	}
+	if _, err := os.Stat(next); err == nil {
+		return i, nil
+	}
+	c.AffectedRev = next
+	return i + 1, nil
 }
 
 // optionName is the name of option a: a long option without its "=value",
@@ -273,9 +349,12 @@ func options() map[string]option {
 			c.Seed, c.SeedSet = uint32(n), true
 			return nil
 		}),
-		"--flaky-fails":  flag(func(c *Config, _, _ string) error { c.FlakyFails = true; return nil }),
-		"--no-diagnose":  flag(func(c *Config, _, _ string) error { c.NoDiagnose = true; return nil }),
-		"--collect-each": flag(func(c *Config, _, _ string) error { c.CollectEach = true; return nil }),
+		"--verify":         flag(func(c *Config, _, _ string) error { c.Verify = true; return nil }),
+		"--record-deps":    flag(func(c *Config, _, _ string) error { c.RecordDeps = RecordOn; return nil }),
+		"--no-record-deps": flag(func(c *Config, _, _ string) error { c.RecordDeps = RecordOff; return nil }),
+		"--flaky-fails":    flag(func(c *Config, _, _ string) error { c.FlakyFails = true; return nil }),
+		"--no-diagnose":    flag(func(c *Config, _, _ string) error { c.NoDiagnose = true; return nil }),
+		"--collect-each":   flag(func(c *Config, _, _ string) error { c.CollectEach = true; return nil }),
 		"--leaks": valued(func(c *Config, _, v string) error {
 			if v != "warn" && v != "fail" {
 				return usage("herd: --leaks expects warn or fail, got %q", v)
