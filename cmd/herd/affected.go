@@ -118,11 +118,7 @@ func allTrue(n int) []bool {
 }
 
 func (a *affectedRun) summary() *result.Affected {
-	rev := a.cfg.AffectedRev
-	if rev == "" {
-		rev = "HEAD"
-	}
-	return &result.Affected{Rev: rev, All: a.sel.All, Why: a.sel.Why, Changed: a.sel.Changed,
+	return &result.Affected{Rev: a.sel.Rev, All: a.sel.All, Why: a.sel.Why, Changed: a.sel.Changed,
 		Selected: a.sel.Kept(), Total: len(a.tests), Verify: a.cfg.Verify}
 }
 
@@ -177,7 +173,11 @@ func affectedLine(a *result.Affected) string {
 	if a.Verify {
 		verify = "; --verify runs all of them"
 	}
-	return fmt.Sprintf("affected: %d of %d tests since %s (%s)%s", a.Selected, a.Total, a.Rev, changed, verify)
+	since := "since " + a.Rev
+	if a.Rev == "" {
+		since = "since the last run (no git repository)"
+	}
+	return fmt.Sprintf("affected: %d of %d tests %s (%s)%s", a.Selected, a.Total, since, changed, verify)
 }
 
 // affectedBanner prints the affected line in the header, right before

@@ -68,6 +68,9 @@ type Selection struct {
 	// Changed are the files that changed (since Rev, or since their
 	// record), sorted.
 	Changed []string
+	// Rev is the revision the changes were taken since; "" when there
+	// was no git repository (or no commit), and only the records count.
+	Rev string
 	// Reasons says, for each test that runs, why: "new", "failed last
 	// time", "test file changed", "depends on PATH (PART)".
 	Reasons map[string]string
@@ -110,6 +113,7 @@ func Select(ctx context.Context, in Input) (Selection, error) {
 		switch {
 		case err == nil:
 			gitChanged, rev = changed, r
+			sel.Rev = r
 		case in.RevGiven:
 			return sel, err
 		default:

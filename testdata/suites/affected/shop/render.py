@@ -5,5 +5,5 @@ import pathlib
 TEMPLATES = pathlib.Path(__file__).parent / "templates"
 
 
-def render(name, **values):
-    return (TEMPLATES / name).read_text().format(**values)
+def render(template, **values):
+    return (TEMPLATES / template).read_text().format(**values)
