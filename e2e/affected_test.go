@@ -73,8 +73,8 @@ func runAffected(t *testing.T, dir string, args ...string) affectedRound {
 	if r.aff.Affected == nil {
 		t.Fatalf("the report has no affected section:\n%s", rep.raw)
 	}
-	if n := len(r.ran) + r.aff.Unaffected; n != allTests {
-		t.Errorf("%d ran + %d unaffected = %d, want every one of the %d tests counted once", len(r.ran), r.aff.Unaffected, n, allTests)
+	if n := len(r.ran) + r.aff.Unaffected; n != r.aff.Affected.Total {
+		t.Errorf("%d ran + %d unaffected = %d, want every one of the %d tests counted once", len(r.ran), r.aff.Unaffected, n, r.aff.Affected.Total)
 	}
 	return r
 }
@@ -93,6 +93,9 @@ func (r affectedRound) expect(t *testing.T, step string, code int, ids ...string
 	}
 	if !reflect.DeepEqual(r.ran, want) {
 		t.Errorf("%s: ran %v, want %v\nstdout:\n%s", step, r.ran, want, tail(r.stdout))
+	}
+	if r.aff.Affected.Total != allTests {
+		t.Errorf("%s: %d tests collected, want %d", step, r.aff.Affected.Total, allTests)
 	}
 	if r.code != code {
 		t.Errorf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", step, r.code, code, tail(r.stdout), tail(r.stderr))
@@ -139,6 +142,9 @@ func TestAffectedRules(t *testing.T) {
 	gitIn(t, dir, "init", "-q")
 	gitIn(t, dir, "add", "-A")
 	gitIn(t, dir, "commit", "-qm", "shop")
+	// The developer commits each step once its run is over: the next
+	// step's changes since HEAD are its own.
+	commit := func(msg string) { gitIn(t, dir, "commit", "-qam", msg) }
 
 	r := runAffected(t, dir)
 	r.expect(t, "first run (no records)", 0, tPrice, tTax, tSize, tRender, tPlain, tCases, tHidden)
@@ -154,16 +160,28 @@ func TestAffectedRules(t *testing.T) {
 
 	edit(t, dir, "shop/price.py", `return "nobody calls this"`, `return "still nobody"`)
 	runAffected(t, dir).expect(t, "a function no test runs", 0)
+	commit("unused")
 
 	edit(t, dir, "shop/price.py", "return amount * TAX_RATE // 100", "return amount * TAX_RATE // 100 + 0")
-	runAffected(t, dir).expect(t, "the body of tax()", 0, tTax)
+	r = runAffected(t, dir)
+	r.expect(t, "the body of tax()", 0, tTax)
+	if !strings.Contains(r.stdout, "affected: 1 of 7 tests since HEAD (changed: shop/price.py)") {
+		t.Errorf("the body of tax(): header:\n%s", tail(r.stdout))
+	}
+	// Uncommitted changes count until they are committed, as they do for
+	// git diff.
+	runAffected(t, dir).expect(t, "tax() still uncommitted", 0, tTax)
+	commit("tax")
+	runAffected(t, dir).expect(t, "tax() committed", 0)
 
 	// A template the code opens: the audit hook saw it.
 	edit(t, dir, "shop/templates/page.txt", "Hello", "Hi")
 	runAffected(t, dir).expect(t, "a template", 1, tRender)
+	commit("template")
 	runAffected(t, dir).expect(t, "failed last time", 1, tRender)
 	edit(t, dir, "shop/templates/page.txt", "Hi", "Hello")
 	runAffected(t, dir).expect(t, "the template fixed", 0, tRender)
+	commit("template back")
 
 	// A data file read by a session fixture: every test using it reruns,
 	// not only the one that set the fixture up.
@@ -171,6 +189,7 @@ func TestAffectedRules(t *testing.T) {
 	runAffected(t, dir).expect(t, "a session fixture's data file", 1, tPrice, tSize)
 	edit(t, dir, "shop/catalog.json", `, "plum": 90`, ``)
 	runAffected(t, dir).expect(t, "the data file back", 0, tPrice, tSize)
+	runAffected(t, dir).expect(t, "the data file as committed", 0)
 
 	// Module-level code: every test whose code imports the module.
 	edit(t, dir, "shop/price.py", "TAX_RATE = 20", "TAX_RATE = 25")
@@ -187,6 +206,7 @@ func TestAffectedRules(t *testing.T) {
 	// A changed test file: its tests.
 	edit(t, dir, "tests/test_render.py", `"x" * 3 == "xxx"`, `"y" * 3 == "yyy"`)
 	runAffected(t, dir).expect(t, "a test file", 0, tRender, tPlain)
+	commit("test file")
 
 	// A change no record maps: everything, and why.
 	edit(t, dir, "conftest.py", "import json", "import json  # edited")
@@ -195,26 +215,28 @@ func TestAffectedRules(t *testing.T) {
 	if !r.aff.Affected.All || r.aff.Affected.Why != "conftest.py changed" || !strings.Contains(r.stdout, "affected: all 7 tests run: conftest.py changed") {
 		t.Errorf("conftest.py: all %v why %q\n%s", r.aff.Affected.All, r.aff.Affected.Why, tail(r.stdout))
 	}
+	commit("conftest")
 
-	// Against a revision: the records are up to date, but the commit
-	// changed tax().
-	gitIn(t, dir, "commit", "-qam", "edits")
+	// Against a revision: the records are up to date, but the commits
+	// since HEAD~2 changed the test file and conftest.py.
 	runAffected(t, dir).expect(t, "committed, nothing changed since HEAD", 0)
-	r = runAffected(t, dir, "HEAD~1")
-	r.expect(t, "since HEAD~1", 0, tTax, tRender, tPlain, tPrice, tSize, tCases, tHidden)
+	r = runAffected(t, dir, "HEAD~2")
+	r.expect(t, "since HEAD~2", 0, tTax, tRender, tPlain, tPrice, tSize, tCases, tHidden)
 	if !r.aff.Affected.All || r.aff.Affected.Why != "conftest.py changed" {
-		t.Errorf("since HEAD~1 conftest.py changed too: all %v why %q", r.aff.Affected.All, r.aff.Affected.Why)
+		t.Errorf("since HEAD~2: all %v why %q, want all for conftest.py", r.aff.Affected.All, r.aff.Affected.Why)
 	}
 	edit(t, dir, "shop/price.py", "// 100 + 0", "// 100 + 0 + 0")
-	gitIn(t, dir, "commit", "-qam", "tax again")
+	commit("tax again")
 	runAffected(t, dir).expect(t, "records made before the commit", 0, tTax)
+	runAffected(t, dir).expect(t, "records made after the commit", 0)
 	runAffected(t, dir, "HEAD~1").expect(t, "since HEAD~1, records up to date", 0, tTax)
+	runAffected(t, dir, "HEAD~2").expect(t, "since HEAD~2: the conftest commit is not in it", 0, tTax)
 
 	// A new test file.
 	os.WriteFile(filepath.Join(dir, "tests", "test_new.py"), []byte("def test_new():\n    pass\n"), 0o644)
-	r = runAffected(t, dir)
-	if !reflect.DeepEqual(r.ran, []string{"tests/test_new.py::test_new"}) {
-		t.Errorf("a new test file: ran %v", r.ran)
+	stdout, _, _, rep := runHerd(t, dir, "--affected")
+	if got := rep.outcomes(); len(got) != 1 || got["tests/test_new.py::test_new"] != "passed" {
+		t.Errorf("a new test file: ran %v\n%s", got, tail(stdout))
 	}
 	os.Remove(filepath.Join(dir, "tests", "test_new.py"))
 
