@@ -145,6 +145,21 @@ def deselected_unaffected(run):
     return int(m.group(1)) if m else 0
 
 
+def overhead(r, cwd, runs, label):
+    """Wall times of `herd --record-deps` and `--no-record-deps` on the whole
+    suite in cwd, alternating which goes first, after one warm-up run."""
+    r.herd_run(cwd, ["--no-record-deps"], label + "-warmup")
+    on, off = [], []
+    for k in range(runs):
+        pair = [("on", ["--record-deps"]), ("off", ["--no-record-deps"])]
+        if k % 2:
+            pair.reverse()
+        for kind, flags in pair:
+            run = r.herd_run(cwd, flags, f"{label}-{kind}-{k}")
+            (on if kind == "on" else off).append(run.wall)
+    return on, off
+
+
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -157,6 +172,8 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rev", choices=("head", "prev"), default="head")
     ap.add_argument("--overhead-runs", type=int, default=3)
+    ap.add_argument("--overhead-dir", action="append",
+                    help="also measure the recording overhead on the suite in this directory (repeatable)")
     ap.add_argument("--limit", type=int, default=0, help="replay only the first N commits after the first")
     ap.add_argument("--no-verify", action="store_true", help="skip the --verify runs")
     ap.add_argument("--logs", action="store_true", help="keep every herd output under OUT/logs")
@@ -287,15 +304,12 @@ def replay(opts, tmp):
     over = os.path.join(tmp, "overhead")
     sh(["git", "clone", "-q", hist, over])
     sh(["git", "checkout", "-q", commits[limit - 1]], cwd=over)
-    r.herd_run(over, ["--no-record-deps"], "overhead-warmup")
-    on, off = [], []
-    for k in range(opts.overhead_runs):
-        pair = [("on", ["--record-deps"]), ("off", ["--no-record-deps"])]
-        if k % 2:
-            pair.reverse()
-        for kind, flags in pair:
-            run = r.herd_run(over, flags, f"overhead-{kind}-{k}")
-            (on if kind == "on" else off).append(run.wall)
+    on, off = overhead(r, over, opts.overhead_runs, "overhead")
+    extra = []
+    for d in opts.overhead_dir or []:
+        d_on, d_off = overhead(r, os.path.abspath(d), opts.overhead_runs, "overhead-" + os.path.basename(d))
+        extra.append(f"recording overhead on {d} (median of {opts.overhead_runs}): record on {median(d_on):.2f} s, "
+                     f"off {median(d_off):.2f} s: {median(d_on) / median(d_off) - 1:+.1%}")
 
     n = len(rows)
     mean_share = sum(r_["run_share"] for r_ in rows) / n
@@ -325,7 +339,7 @@ def replay(opts, tmp):
         f"record on {median(on):.2f} s, off {median(off):.2f} s: {median(on) / median(off) - 1:+.1%} "
         f"(on {', '.join(f'{x:.2f}' for x in on)}; off {', '.join(f'{x:.2f}' for x in off)})",
         f"first commit: recording run {first_dev.wall:.2f} s, full run {first_full.wall:.2f} s",
-    ]
+    ] + extra
     text = "\n".join(lines) + "\n"
     with open(os.path.join(opts.out, "summary.txt"), "w", encoding="utf-8") as f:
         f.write(text)
