@@ -68,7 +68,7 @@ func runMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(string) s
 	}()
 
 	sh := newShardRun(cfg)
-	res, err := runHerd(ctx, cfg, stdout, stderr, getenv, interrupts, sh)
+	res, err := runHerd(ctx, cfg, stdout, stderr, getenv, interrupts, sh, nil)
 	if err != nil || res == nil {
 		return err
 	}
@@ -80,9 +80,17 @@ func runMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(string) s
 	return nil
 }
 
+// runHooks are what a caller other than a plain run (herd watch) changes
+// in runHerd; nil changes nothing.
+type runHooks struct {
+	// starter, when set, is given the run's worker starter and returns the
+	// one the run uses (herd watch's warm pool in front of it).
+	starter func(*worker.ProcessStarter) worker.Starter
+}
+
 // runHerd runs the suite. It returns the run, or, when the run was
 // delegated to plain pytest, an *exitError with pytest's exit code.
-func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}, sh *shardRun) (*result.Run, error) {
+func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}, sh *shardRun, hooks *runHooks) (*result.Run, error) {
 	// With --events -, stdout carries the event stream alone: everything
 	// else herd would print there goes to stderr.
 	eventsOut := stdout
@@ -215,6 +223,10 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	}))
 	defer ctl.Close()
 	var ctlErr error
+	var starterUsed worker.Starter = starter
+	if hooks != nil && hooks.starter != nil {
+		starterUsed = hooks.starter(starter)
+	}
 	res, err := run.Execute(ctx, run.Config{
 		DeathWords: report.DeathWords,
 		Nodes:      ctl,
@@ -228,7 +240,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			ctlErr = ctl.Finish(exitCode(r))
 		},
 		Workers:  workers,
-		Starter:  starter,
+		Starter:  starterUsed,
 		Sink:     sink,
 		MaxFail:  cfg.MaxFail,
 		Timeout:  cfg.Timeout,
