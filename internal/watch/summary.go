@@ -22,6 +22,8 @@ type Round struct {
 	// Line is pytest's closing line ("2 failed, 3 passed in 0.61s"), or
 	// what stands for it when the round ended without one.
 	Line string
+	// Note, when set, is a line about the round's workers (warm, replaced).
+	Note string
 	// Failures are the short test summary's lines ("FAILED id - msg").
 	Failures []string
 	// Dir is the watched directory.
@@ -53,13 +55,16 @@ func (r Round) Footer() string {
 }
 
 // Lines lays the summary out in at most height lines of width columns
-// (no limit when zero): the header, the closing line, the failures (cut
-// to fit, with "and N more"), and the footer.
+// (no limit when zero): the header, the closing line, the note, the
+// failures (cut to fit, with "and N more"), and the footer.
 func (r Round) Lines(width, height int) []string {
 	out := []string{r.Header(), r.Line}
+	if r.Note != "" {
+		out = append(out, r.Note)
+	}
 	failures := r.Failures
 	if height > 0 {
-		room := height - 3
+		room := height - len(out) - 1
 		if room < 0 {
 			room = 0
 		}
