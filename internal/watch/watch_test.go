@@ -259,3 +259,27 @@ func TestSummaryFits(t *testing.T) {
 		t.Errorf("no limit: %d lines", len(lines))
 	}
 }
+
+// TestTransientFileLeftOut: a save through a temporary file renamed over
+// the target (sed -i, many editors) reports the target only.
+func TestTransientFileLeftOut(t *testing.T) {
+	root, w := watchTree(t, Options{Quiet: 50 * time.Millisecond})
+	target := filepath.Join(root, "pkg", "calc.py")
+	write(t, target, "x = 1\n")
+	if got := next(t, w); !reflect.DeepEqual(got, []string{"pkg/calc.py"}) {
+		t.Fatalf("first batch = %v", got)
+	}
+	tmp := filepath.Join(root, "pkg", "sedAbc123")
+	write(t, tmp, "x = 2\n")
+	if err := os.Rename(tmp, target); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, w); !reflect.DeepEqual(got, []string{"pkg/calc.py"}) {
+		t.Fatalf("batch = %v, want only the target", got)
+	}
+	// A file removed is a change.
+	os.Remove(target)
+	if got := next(t, w); !reflect.DeepEqual(got, []string{"pkg/calc.py"}) {
+		t.Fatalf("removal batch = %v", got)
+	}
+}

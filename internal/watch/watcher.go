@@ -87,7 +87,7 @@ func (w *Watcher) Errors() <-chan error { return w.errs }
 // addTree watches dir and every directory under it that is not ignored.
 // Files already in a directory added after the watcher started (a tree
 // moved in, a directory made and written at once) are changes too: they
-// are added to seen when it is not nil.
+// are added to seen, as created, when it is not nil.
 func (w *Watcher) addTree(dir string, seen map[string]bool) error {
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -137,6 +137,8 @@ func (w *Watcher) report(err error) {
 func (w *Watcher) loop(ctx context.Context) {
 	defer close(w.changes)
 	defer w.fsw.Close()
+	// pending maps each file changed in the burst to whether the burst
+	// created it.
 	pending := map[string]bool{}
 	var quiet, max <-chan time.Time
 	for {
@@ -168,10 +170,11 @@ func (w *Watcher) loop(ctx context.Context) {
 		// Quiet (or too long): hand the burst over. Events that come
 		// while nobody takes it join it.
 		quiet, max = nil, nil
-		if len(pending) == 0 {
+		batch = w.relative(pending)
+		if len(batch) == 0 {
+			pending = map[string]bool{}
 			continue
 		}
-		batch = w.relative(pending)
 		out = w.changes
 		for out != nil {
 			select {
@@ -213,7 +216,9 @@ func (w *Watcher) event(ev fsnotify.Event, pending map[string]bool) bool {
 	if !w.wanted(ev.Name) || w.underIgnoredDir(ev.Name) {
 		return false
 	}
-	pending[ev.Name] = true
+	if _, ok := pending[ev.Name]; !ok {
+		pending[ev.Name] = ev.Has(fsnotify.Create)
+	}
 	return true
 }
 
@@ -232,9 +237,17 @@ func (w *Watcher) underIgnoredDir(path string) bool {
 	return false
 }
 
+// relative lists the files of a burst, relative to the root. A file the
+// burst created that is gone again (an editor's or sed's temporary file,
+// renamed over the file it saves) changed nothing and is left out.
 func (w *Watcher) relative(pending map[string]bool) []string {
 	out := make([]string, 0, len(pending))
-	for p := range pending {
+	for p, created := range pending {
+		if created {
+			if _, err := os.Lstat(p); err != nil {
+				continue
+			}
+		}
 		if r, err := filepath.Rel(w.root, p); err == nil {
 			p = r
 		}
