@@ -86,6 +86,9 @@ type runHooks struct {
 	// starter, when set, is given the run's worker starter and returns the
 	// one the run uses (herd watch's warm pool in front of it).
 	starter func(*worker.ProcessStarter) worker.Starter
+	// ownsPID, when set, says a child process of herd's is the caller's
+	// (a worker held for the next run): the run's orphan scan leaves it.
+	ownsPID func(pid int) bool
 }
 
 // runHerd runs the suite. It returns the run, or, when the run was
@@ -272,6 +275,9 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			for _, p := range reaper.Children(keep) {
 				if ctlPID != 0 && (p.PID == ctlPID || p.PGID == ctlPID) {
 					// The xdist controller, or what its hooks started.
+					continue
+				}
+				if hooks != nil && hooks.ownsPID != nil && (hooks.ownsPID(p.PID) || hooks.ownsPID(p.PGID)) {
 					continue
 				}
 				out = append(out, run.Orphan{PID: p.PID, PGID: p.PGID, Cmd: p.Cmd})

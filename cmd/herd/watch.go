@@ -266,9 +266,12 @@ func (s *watchSession) run(ctx context.Context, req request, out io.Writer, inte
 	// The pool fills itself for the next round with this round's
 	// workers, unless this round's arguments are not the usual ones
 	// (f's --lf).
-	hooks := &runHooks{starter: func(ps *worker.ProcessStarter) worker.Starter {
-		return s.pool.Starter(ps, workers, req.key != watch.KeyFailed)
-	}}
+	hooks := &runHooks{
+		starter: func(ps *worker.ProcessStarter) worker.Starter {
+			return s.pool.Starter(ps, workers, req.key != watch.KeyFailed)
+		},
+		ownsPID: s.pool.Holds,
+	}
 	return runHerd(ctx, &cfg, out, out, s.getenv, interrupts, newShardRun(&cfg), hooks)
 }
 

@@ -118,6 +118,19 @@ func (p *Pool) Stats() Stats {
 	return s
 }
 
+// Holds reports whether pid is a worker the pool holds (or the group of
+// one: what it started): a run's orphan scan must leave those alone.
+func (p *Pool) Holds(pid int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, h := range p.held {
+		if h.proc.PID() == pid {
+			return true
+		}
+	}
+	return false
+}
+
 // Close ends every held worker and waits for their end.
 func (p *Pool) Close() {
 	p.mu.Lock()
@@ -130,17 +143,18 @@ func (p *Pool) Close() {
 }
 
 // take removes and returns the worker held for slot, if it was started
-// with the spec base would start it with.
+// with the spec base would start it with; one started otherwise is ended
+// (before the run's orphan scan could find it).
 func (p *Pool) take(base *worker.ProcessStarter, slot int) *held {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	h := p.held[slot]
+	delete(p.held, slot)
+	p.mu.Unlock()
 	if h == nil {
 		return nil
 	}
-	delete(p.held, slot)
 	if !sameSpec(h.spec, h.env, base, slot) {
-		go h.discard()
+		h.discard()
 		return nil
 	}
 	return h
