@@ -89,6 +89,10 @@ type runHooks struct {
 	// ownsPID, when set, says a child process of herd's is the caller's
 	// (a worker held for the next run): the run's orphan scan leaves it.
 	ownsPID func(pid int) bool
+	// python, when set, is the interpreter, found once by the caller:
+	// finding it runs it (half a second), which a watch round cannot
+	// spend.
+	python *config.Interpreter
 }
 
 // runHerd runs the suite. It returns the run, or, when the run was
@@ -108,8 +112,10 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if err != nil {
 		return nil, fmt.Errorf("get working directory: %w", err)
 	}
-	py, err := findPython(ctx, cfg.Python, cfg.PythonFromEnv, cwd, getenv)
-	if err != nil {
+	var py *config.Interpreter
+	if hooks != nil && hooks.python != nil {
+		py = hooks.python
+	} else if py, err = findPython(ctx, cfg.Python, cfg.PythonFromEnv, cwd, getenv); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "herd-")

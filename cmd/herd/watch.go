@@ -61,6 +61,12 @@ func watchMain(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	if err != nil {
 		return fmt.Errorf("get working directory: %w", err)
 	}
+	// The interpreter is found once: finding it runs it, which would add
+	// half a second to every round.
+	py, err := findPython(context.Background(), cfg.Python, cfg.PythonFromEnv, dir, getenv)
+	if err != nil {
+		return err
+	}
 	// Orphans of the tests (grandchildren that called setsid included)
 	// become herd's children, so none outlives herd watch.
 	_ = reaper.Enable()
@@ -93,7 +99,7 @@ func watchMain(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	// herd exits; stop keeps it from blocking on keys once nobody reads.
 	go watch.ReadKeys(os.Stdin, stdinTTY, keys, ctx.Done())
 
-	s := &watchSession{cfg: cfg, stdout: stdout, getenv: getenv, dir: dir, tty: isTerminal(stdout)}
+	s := &watchSession{cfg: cfg, stdout: stdout, getenv: getenv, dir: dir, tty: isTerminal(stdout), python: py}
 	// The warm pool's workers run a copy of herd's Python that outlives
 	// the rounds (each round removes its own at its end).
 	bootDir, err := os.MkdirTemp("", "herd-watch-")
@@ -120,6 +126,7 @@ type watchSession struct {
 	tty    bool
 	rounds int
 	pool   *warm.Pool
+	python *config.Interpreter
 }
 
 // request is what the next round runs: all tests, the last failed, or the
@@ -196,8 +203,11 @@ func (s *watchSession) loop(ctx context.Context, w *watch.Watcher, keys <-chan w
 		if quit >= 0 {
 			return exitWith(quit)
 		}
-		// Workers for the next round start now, while the user edits.
-		s.pool.Fill()
+		// Workers for the next round start now, while the user edits
+		// (unless HERD_WATCH_WARM=0 turned the pool off).
+		if s.getenv("HERD_WATCH_WARM") != "0" {
+			s.pool.Fill()
+		}
 		for pending == nil {
 			select {
 			case <-sigs:
@@ -271,6 +281,7 @@ func (s *watchSession) run(ctx context.Context, req request, out io.Writer, inte
 			return s.pool.Starter(ps, workers, req.key != watch.KeyFailed)
 		},
 		ownsPID: s.pool.Holds,
+		python:  s.python,
 	}
 	return runHerd(ctx, &cfg, out, out, s.getenv, interrupts, newShardRun(&cfg), hooks)
 }
