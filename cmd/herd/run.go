@@ -135,6 +135,9 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if workers == 0 {
 		workers = usableCPUs()
 	}
+	// What each test depends on is recorded as it runs, and --affected
+	// chooses the tests by those records.
+	ar := newAffectedRun(ctx, cfg, py.Path, filepath.Join(dir, pyworker.FPName))
 	uid := randomHex(16)
 	seeds := seedEnv(cfg)
 	env := os.Environ()
@@ -171,6 +174,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 				"PYTEST_XDIST_TESTRUNUID=" + uid,
 				splitEnv(workers, cfg),
 				fmt.Sprintf("%s=%d", protocol.EnvMaxFail, cfg.MaxFail),
+				depsEnv(cfg),
 			}, seeds...)
 		},
 	}
@@ -202,7 +206,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	}
 	var sink multiSink
 	sink = append(sink, qr.sinks(stdout)...)
-	sink = append(sink, sh.sink(stdout), qr.terminal(&lazyTerminal{w: stdout, cfg: cfg, tty: tty}))
+	sink = append(sink, sh.sink(stdout), affectedBanner{w: stdout}, qr.terminal(&lazyTerminal{w: stdout, cfg: cfg, tty: tty}))
 	if cfg.Events != "" {
 		ew, closeEvents, err := openEvents(cfg.Events, eventsOut)
 		if err != nil {
@@ -239,7 +243,10 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	res, err := run.Execute(ctx, run.Config{
 		DeathWords: report.DeathWords,
 		Nodes:      ctl,
+		Affected: ar.choose(),
+		Deps:     ar.deps(),
 		Finish: func(r *result.Run) {
+			ar.finish(r)
 			if len(r.Info.Cov) > 0 {
 				coverage.Finish(ctx, py.Path, filepath.Join(dir, pyworker.CovName), cwd, r, stderr)
 			}
@@ -266,6 +273,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 		})),
 		LeaksFail: cfg.LeaksFail,
 		Check: func(info result.Info) error {
+			ar.check(info)
 			// --junitxml in ini addopts: known once a worker has read
 			// the ini file.
 			if cfg.JUnitXML == "" && info.Options.JUnitXML != "" {
@@ -326,6 +334,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	for _, err := range history.Record(res, keepDurations, time.Now()) {
 		fmt.Fprintf(stderr, "herd: %v\n", err)
 	}
+	ar.save(res, stderr)
 	// A hook that raised in the xdist controller fails the run (exit 3)
 	// once its reports are written.
 	return res, ctlErr

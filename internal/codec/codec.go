@@ -52,6 +52,31 @@ type Run struct {
 	// Stalls are the worker processes herd killed because they hung
 	// outside any test (at session end, say), with their stacks.
 	Stalls []Stall `json:"stalls"`
+	// Unaffected counts the tests --affected left out; Affected says what
+	// it chose and why (absent without --affected).
+	Unaffected int       `json:"unaffected,omitempty"`
+	Affected   *Affected `json:"affected,omitempty"`
+}
+
+// Affected is what --affected chose (result.Affected).
+type Affected struct {
+	Rev      string   `json:"rev"`
+	All      bool     `json:"all"`
+	Why      string   `json:"why,omitempty"`
+	Changed  []string `json:"changed"`
+	Selected int      `json:"selected"`
+	Total    int      `json:"total"`
+	Verify   bool     `json:"verify"`
+	// Misses are, under --verify, the tests --affected would have left
+	// out whose outcome changed.
+	Misses []Miss `json:"misses,omitempty"`
+}
+
+// Miss is one test --verify caught.
+type Miss struct {
+	NodeID string         `json:"nodeid"`
+	Was    result.Outcome `json:"was"`
+	Now    result.Outcome `json:"now"`
 }
 
 // Stall is a worker process herd killed because it hung outside any test.
@@ -206,6 +231,14 @@ func EncodeRun(run *result.Run) Run {
 		CollectionErrors: append(make([]result.CollectionError, 0, len(run.CollectionErrors)), run.CollectionErrors...),
 		Warnings:         make([]Warning, 0, len(run.Warnings)),
 		Stalls:           make([]Stall, 0, len(run.Stalls)),
+		Unaffected:       run.Unaffected,
+	}
+	if a := run.Affected; a != nil {
+		doc.Affected = &Affected{Rev: a.Rev, All: a.All, Why: a.Why, Changed: append([]string{}, a.Changed...),
+			Selected: a.Selected, Total: a.Total, Verify: a.Verify}
+		for _, m := range a.Misses {
+			doc.Affected.Misses = append(doc.Affected.Misses, Miss{NodeID: m.NodeID, Was: m.Was, Now: m.Now})
+		}
 	}
 	for _, st := range run.Stalls {
 		doc.Stalls = append(doc.Stalls, Stall{
@@ -363,6 +396,14 @@ func DecodeRun(doc *Run) (*result.Run, error) {
 		InterruptReason: doc.InterruptReason,
 		MaxfailReached:  doc.MaxfailReached,
 		WorkerDeaths:    doc.WorkerDeaths,
+		Unaffected:      doc.Unaffected,
+	}
+	if a := doc.Affected; a != nil {
+		run.Affected = &result.Affected{Rev: a.Rev, All: a.All, Why: a.Why, Changed: a.Changed,
+			Selected: a.Selected, Total: a.Total, Verify: a.Verify}
+		for _, m := range a.Misses {
+			run.Affected.Misses = append(run.Affected.Misses, result.Miss{NodeID: m.NodeID, Was: m.Was, Now: m.Now})
+		}
 	}
 	for _, st := range doc.Stalls {
 		run.Stalls = append(run.Stalls, result.Stall{

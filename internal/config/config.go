@@ -202,6 +202,9 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	if err := c.checkQueue(getenv); err != nil {
 		return nil, err
 	}
+	if c.Affected && c.Queue != "" {
+		return nil, usage("herd: --affected does not go with --queue: each machine would choose from its own records")
+	}
 	if c.Verify && !c.Affected {
 		return nil, usage("herd: --verify goes with --affected: it checks what --affected would have left out")
 	}

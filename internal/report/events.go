@@ -196,7 +196,11 @@ func RunStatus(r *result.Run) Status {
 		// Tests that could not run (their workers kept dying) are no
 		// success either, even when nothing failed.
 		return StatusFailed
-	case r.Collected == 0:
+	case r.Affected != nil && len(r.Affected.Misses) > 0:
+		// --verify caught a test --affected would have missed.
+		return StatusFailed
+	case r.Collected == 0 && r.Unaffected == 0:
+		// A change that breaks nothing is a success under --affected.
 		return StatusNoTests
 	}
 	return StatusPassed

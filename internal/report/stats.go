@@ -91,6 +91,14 @@ func SummaryStats(run *result.Run) (parts []StatPart, main string) {
 	add(counts[result.Flaky], fmt.Sprintf("%d flaky", counts[result.Flaky]), "yellow")
 	add(counts[result.Skipped], fmt.Sprintf("%d skipped", counts[result.Skipped]), "yellow")
 	add(run.Deselected, fmt.Sprintf("%d deselected", run.Deselected), "yellow")
+	add(run.Unaffected, fmt.Sprintf("%d deselected (unaffected)", run.Unaffected), "yellow")
+	if a := run.Affected; a != nil && a.Verify {
+		word := "misses"
+		if len(a.Misses) == 1 {
+			word = "miss"
+		}
+		add(len(a.Misses), fmt.Sprintf("%d %s", len(a.Misses), word), "red")
+	}
 	add(counts[result.XFailed], fmt.Sprintf("%d xfailed", counts[result.XFailed]), "yellow")
 	add(counts[result.XPassed], fmt.Sprintf("%d xpassed", counts[result.XPassed]), "yellow")
 	add(warns, plural(warns, "warning"), "yellow")

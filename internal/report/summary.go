@@ -29,6 +29,7 @@ func (t *Terminal) runFinished(run *result.Run) {
 	}
 	t.summaryWarnings(run)
 	t.summaryStalls(run)
+	t.summaryMisses(run)
 	if t.opts.TB != "no" && strings.ContainsRune(expandReportChars(t.opts.ReportChars), 'P') {
 		t.summaryPasses(run)
 	}
@@ -253,6 +254,23 @@ func (t *Terminal) summaryStalls(run *result.Run) {
 			t.tw.sep("-", "Captured stderr (worker)")
 			t.tw.line(strings.TrimSuffix(st.StderrTail, "\n"))
 		}
+	}
+}
+
+// summaryMisses prints, under --affected --verify, each test --affected
+// would have left out whose outcome changed.
+func (t *Terminal) summaryMisses(run *result.Run) {
+	a := run.Affected
+	if a == nil || !a.Verify {
+		return
+	}
+	if len(a.Misses) == 0 {
+		t.tw.line(fmt.Sprintf("affected --verify: no misses: the %d tests --affected would have left out kept their outcomes", a.Total-a.Selected))
+		return
+	}
+	t.tw.sep("=", "affected misses", escRed)
+	for _, m := range a.Misses {
+		t.tw.line(fmt.Sprintf("MISS %s - was %s, now %s; --affected would have left it out", m.NodeID, m.Was, m.Now))
 	}
 }
 

@@ -228,7 +228,7 @@ func (t *Terminal) runStarted(info *result.Info) {
 // run.Collected counts the selected tests, so the items pytest names are
 // those plus the deselected ones.
 func CollectedLine(run *result.Run) string {
-	n := run.Collected + run.Deselected
+	n := run.Collected + run.Deselected + run.Unaffected
 	line := fmt.Sprintf("collected %d item", n)
 	if n != 1 {
 		line += "s"
@@ -239,10 +239,13 @@ func CollectedLine(run *result.Run) string {
 	if run.Deselected > 0 {
 		line += fmt.Sprintf(" / %d deselected", run.Deselected)
 	}
+	if run.Unaffected > 0 {
+		line += fmt.Sprintf(" / %d deselected (unaffected)", run.Unaffected)
+	}
 	if skips := collectionSkips(run); skips > 0 {
 		line += fmt.Sprintf(" / %d skipped", skips)
 	}
-	if run.Deselected > 0 {
+	if run.Deselected > 0 || run.Unaffected > 0 {
 		line += fmt.Sprintf(" / %d selected", run.Collected)
 	}
 	return line

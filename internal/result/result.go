@@ -317,6 +317,38 @@ type Run struct {
 	// --cov; CoverageFailed says --cov-fail-under was not reached.
 	Coverage       string
 	CoverageFailed bool
+	// Affected is what --affected chose; nil without it. Its unselected
+	// tests are counted in Unaffected, not in Deselected (without
+	// --verify, which runs them).
+	Affected   *Affected
+	Unaffected int
+}
+
+// Affected is what --affected chose for a run.
+type Affected struct {
+	// Rev is the revision the changes were taken since; "" when there is
+	// no git repository and only the records count.
+	Rev string
+	// All says every test ran because of Why (a change no record maps,
+	// or no records yet).
+	All bool
+	Why string
+	// Changed are the files that changed, sorted.
+	Changed []string
+	// Selected counts the tests chosen, Total those collected.
+	Selected, Total int
+	// Verify is --verify: every test ran; Misses are the tests whose
+	// outcome changed although --affected would have left them out.
+	Verify bool
+	Misses []Miss
+}
+
+// Miss is a test --affected would have left out whose outcome changed:
+// Was is the outcome recorded for it, Now the one it had.
+type Miss struct {
+	NodeID string
+	Was    Outcome
+	Now    Outcome
 }
 
 // Summary counts the tests of each outcome.

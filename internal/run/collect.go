@@ -61,6 +61,25 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 	for k, ti := range infos {
 		pols[k] = polFn(ti)
 	}
+	if d.cfg.Affected != nil {
+		keep, info, err := d.cfg.Affected(infos)
+		if err != nil {
+			d.fatal = err
+			d.stopWorkers()
+			return
+		}
+		var ki []protocol.TestInfo
+		var kp []schedule.Policy
+		for k := range infos {
+			if keep[k] {
+				ki = append(ki, infos[k])
+				kp = append(kp, pols[k])
+			}
+		}
+		d.run.Unaffected += len(infos) - len(ki)
+		d.run.Affected = info
+		infos, pols = ki, kp
+	}
 	if d.cfg.Select != nil {
 		keep, err := d.cfg.Select(infos, pols, known)
 		if err != nil {

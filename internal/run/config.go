@@ -72,6 +72,16 @@ type Config struct {
 	// Finish, when set, runs once every worker has ended, before the run's
 	// end is reported (herd combines coverage there).
 	Finish func(*result.Run)
+	// Affected, when set, chooses the tests a change can break (herd
+	// --affected), before Select: keep[i] says whether tests[i] runs; the
+	// others count as unaffected (Run.Unaffected), and info, which says
+	// what was chosen and why, becomes Run.Affected. An error ends the
+	// run before any test.
+	Affected func(tests []protocol.TestInfo) (keep []bool, info *result.Affected, err error)
+	// Deps, when set, is given every fp and deps message (what a test
+	// depended on, HERD_DEPS) with the slot of the worker that sent it,
+	// from the dispatcher's goroutine.
+	Deps func(slot int, m *protocol.Message)
 	// Select, when set, chooses which collected tests this run runs (one
 	// shard of several): keep[i] says whether tests[i] runs. pols and
 	// durations help it keep groups together and balance the shards. The

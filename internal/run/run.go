@@ -513,5 +513,9 @@ func (d *dispatcher) onMessage(s *slotState, m *protocol.Message) {
 		if m.Warning != nil {
 			d.addWarning(s, m.Warning)
 		}
+	case protocol.TypeFingerprint, protocol.TypeDeps:
+		if d.cfg.Deps != nil {
+			d.cfg.Deps(s.idx, m)
+		}
 	}
 }
