@@ -260,6 +260,12 @@ func (s *watchSession) start(req request, trigger string) watch.Round {
 // output into out, and the warm pool's workers.
 func (s *watchSession) run(ctx context.Context, req request, out io.Writer, interrupts <-chan struct{}) (*result.Run, error) {
 	cfg := *s.cfg
+	if cfg.RecordDeps != config.RecordOff {
+		// Every round records, a and f's included: the next affected
+		// round then knows what each test ran, and the workers of every
+		// round have one environment, so that the warm ones fit all.
+		cfg.RecordDeps = config.RecordOn
+	}
 	switch req.key {
 	case watch.KeyAll:
 		cfg.Affected = false
@@ -366,11 +372,11 @@ func workersNote(st warm.Stats) string {
 	if st.Replaced > 0 {
 		p := fmt.Sprintf("%d replaced", st.Replaced)
 		if len(st.Stale) > 0 {
-			names := st.Stale
+			names, more := st.Stale, ""
 			if len(names) > 3 {
-				names = append(names[:3:3], fmt.Sprintf("and %d more", len(st.Stale)-3))
+				names, more = names[:3], fmt.Sprintf(" and %d more", len(st.Stale)-3)
 			}
-			p += " (changed: " + strings.Join(names, ", ") + ")"
+			p += " (changed: " + strings.Join(names, ", ") + more + ")"
 		}
 		parts = append(parts, p)
 	}
