@@ -152,24 +152,26 @@ func (r *request) merge(o request) {
 // signal interrupt the round (as one Ctrl-C does a plain run) and end
 // herd watch once it stopped.
 func (s *watchSession) loop(ctx context.Context, w *watch.Watcher, keys <-chan watch.Key, sigs <-chan os.Signal) error {
+	changes := w.Changes() // nil once the watcher stopped
 	var pending *request
-	next := request{}
-	first := true
+	next, trigger := request{}, "start"
 	for {
+		round := s.start(next, trigger)
+		trigger = ""
 		interrupts := make(chan struct{}, 2)
+		interrupt := func() {
+			select {
+			case interrupts <- struct{}{}:
+			default: // two are pending: the run kills everything already
+			}
+		}
 		done := make(chan struct{})
 		var out bytes.Buffer
 		var rerr error
-		trigger := "start"
-		if !first {
-			trigger = ""
-		}
-		first = false
-		round := s.start(next, trigger)
-		go func() {
+		go func(req request) {
 			defer close(done)
-			_, rerr = s.run(ctx, next, &out, interrupts)
-		}()
+			_, rerr = s.run(ctx, req, &out, interrupts)
+		}(next)
 		quit := -1
 	running:
 		for {
@@ -178,23 +180,20 @@ func (s *watchSession) loop(ctx context.Context, w *watch.Watcher, keys <-chan w
 				break running
 			case <-sigs:
 				quit = exitInterrupted
-				interrupts <- struct{}{}
+				interrupt()
 			case k := <-keys:
-				if k == watch.KeyQuit {
-					if quit < 0 {
-						quit = exitOK
-					}
-					select {
-					case interrupts <- struct{}{}:
-					default:
-					}
+				if k != watch.KeyQuit {
+					pending = mergeInto(pending, request{key: k})
+				} else if quit < 0 {
+					quit = exitOK
+					interrupt()
+				}
+			case files, ok := <-changes:
+				if !ok {
+					changes = nil
 					continue
 				}
-				pending = mergeInto(pending, request{key: k})
-			case files, ok := <-w.Changes():
-				if ok {
-					pending = mergeInto(pending, request{files: files})
-				}
+				pending = mergeInto(pending, request{files: files})
 			case err := <-w.Errors():
 				fmt.Fprintf(s.stdout, "herd: %v\n", err)
 			}
@@ -217,9 +216,10 @@ func (s *watchSession) loop(ctx context.Context, w *watch.Watcher, keys <-chan w
 					return nil
 				}
 				pending = &request{key: k}
-			case files, ok := <-w.Changes():
+			case files, ok := <-changes:
 				if !ok {
-					return nil
+					changes = nil
+					continue
 				}
 				pending = &request{files: files}
 			case err := <-w.Errors():
