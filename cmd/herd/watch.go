@@ -230,6 +230,7 @@ func (s *watchSession) loop(ctx context.Context, w *watch.Watcher, keys <-chan w
 	}
 }
 
+// mergeInto merges o into the pending request p, or makes it pending.
 func mergeInto(p *request, o request) *request {
 	if p == nil {
 		return &o
@@ -350,6 +351,7 @@ func outputIgnorer(cfg *config.Config) func(string) bool {
 	return func(path string) bool { return out[path] }
 }
 
+// dedupe is files without repeats, in their first order.
 func dedupe(files []string) []string {
 	seen := map[string]bool{}
 	var out []string

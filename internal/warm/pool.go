@@ -35,10 +35,17 @@ const ResumeTimeout = worker.HandshakeTimeout
 // it for an orphan of its own.
 const exitWait = 5 * time.Second
 
-// runEnv are the environment variables that differ from run to run and not
-// in what the workers do with the suite: a held worker keeps those of the
-// run it was started after.
-var runEnv = []string{"PYTEST_XDIST_TESTRUNUID=", "HERD_RUN_SEED=", "HERD_BASETEMP="}
+// perRun reports whether the environment entry e is one that differs from
+// run to run and not in what the workers do with the suite: a held worker
+// keeps those of the run it was started after.
+func perRun(e string) bool {
+	k, _, _ := strings.Cut(e, "=")
+	switch k {
+	case "PYTEST_XDIST_TESTRUNUID", "HERD_RUN_SEED", "HERD_BASETEMP":
+		return true
+	}
+	return false
+}
 
 // Stats count what happened to held workers in the runs since the last
 // call of Pool.Stats.
@@ -198,7 +205,7 @@ func (s *starter) Start(ctx context.Context, slot, gen int, events chan<- worker
 }
 
 // sameSpec reports whether a worker started with spec and env is the one
-// base would start for slot, but for the per-run variables (runEnv) and
+// base would start for slot, but for the per-run variables (perRun) and
 // the copy of the boot script.
 func sameSpec(spec worker.Spec, env []string, base *worker.ProcessStarter, slot int) bool {
 	if spec.Python != base.Spec.Python || spec.Dir != base.Spec.Dir || spec.LiveOnMark != base.Spec.LiveOnMark ||
@@ -216,7 +223,7 @@ func sameSpec(spec worker.Spec, env []string, base *worker.ProcessStarter, slot 
 func stable(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, e := range env {
-		if !slices.ContainsFunc(runEnv, func(p string) bool { return strings.HasPrefix(e, p) }) {
+		if !perRun(e) {
 			out = append(out, e)
 		}
 	}
@@ -320,10 +327,11 @@ func (h *held) discard() {
 	}
 }
 
-// holdMessages are the messages a worker sends before it holds; any other
-// (a request for workerinput, which waits for an answer) makes it unfit.
-var holdMessages = map[string]bool{
-	protocol.TypeHello: true, protocol.TypeSession: true, protocol.TypeWarning: true,
+// beforeHold reports whether a worker sends a message of type t before it
+// holds; any other (a request for workerinput, which waits for an answer)
+// makes it unfit.
+func beforeHold(t string) bool {
+	return t == protocol.TypeHello || t == protocol.TypeSession || t == protocol.TypeWarning
 }
 
 // forward owns the worker's events: kept until attach, handed to the run
@@ -365,7 +373,7 @@ func (h *held) forward(ctx context.Context) {
 					default:
 					}
 					continue
-				case !isHeld && !holdMessages[m.Type] && !unfit:
+				case !isHeld && !beforeHold(m.Type) && !unfit:
 					unfit = true
 					close(h.unfit)
 				}

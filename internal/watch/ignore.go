@@ -9,20 +9,23 @@ import (
 	"strings"
 )
 
-// ignoredDirs are directory names whose files never start a round: version
-// control, caches that pytest, Python and tools write during a round, and
-// installed packages.
-var ignoredDirs = map[string]bool{
-	".git": true, ".hg": true, ".svn": true,
-	".pytest_cache": true, "__pycache__": true, ".mypy_cache": true,
-	".ruff_cache": true, ".tox": true, ".nox": true, "node_modules": true,
+// ignoredDirName reports whether a directory of that name is never
+// watched: version control, caches that pytest, Python and tools write
+// during a round, and installed packages.
+func ignoredDirName(name string) bool {
+	switch name {
+	case ".git", ".hg", ".svn", ".pytest_cache", "__pycache__", ".mypy_cache",
+		".ruff_cache", ".tox", ".nox", "node_modules":
+		return true
+	}
+	return false
 }
 
 // IgnoredDir reports whether the directory at path, named name, is left
 // unwatched: a name in the ignore list, a hidden directory, or a virtual
 // environment (a directory holding pyvenv.cfg).
 func IgnoredDir(path, name string) bool {
-	if ignoredDirs[name] || (strings.HasPrefix(name, ".") && name != "." && name != "..") {
+	if ignoredDirName(name) || (strings.HasPrefix(name, ".") && name != "." && name != "..") {
 		return true
 	}
 	_, err := os.Stat(filepath.Join(path, "pyvenv.cfg"))

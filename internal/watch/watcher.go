@@ -229,7 +229,7 @@ func (w *Watcher) event(ev fsnotify.Event, pending map[string]bool) bool {
 func (w *Watcher) underIgnoredDir(path string) bool {
 	dir := filepath.Dir(path)
 	for dir != w.root && len(dir) > len(w.root) {
-		if ignoredDirs[filepath.Base(dir)] {
+		if ignoredDirName(filepath.Base(dir)) {
 			return true
 		}
 		dir = filepath.Dir(dir)
