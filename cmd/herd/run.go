@@ -243,8 +243,8 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	res, err := run.Execute(ctx, run.Config{
 		DeathWords: report.DeathWords,
 		Nodes:      ctl,
-		Affected: ar.choose(),
-		Deps:     ar.deps(),
+		Affected:   ar.choose(),
+		Deps:       ar.deps(),
 		Finish: func(r *result.Run) {
 			ar.finish(r)
 			if len(r.Info.Cov) > 0 {
