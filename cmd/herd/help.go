@@ -2,6 +2,7 @@ package main
 
 // helpText is printed by --help.
 const helpText = `usage: herd [herd options] [pytest arguments]
+       herd watch [herd options] [pytest arguments]
        herd doctor [--json] [--python PATH] [paths...]
        herd report merge [--junitxml PATH] [--report-html PATH] [--report-json PATH] FILES...
        herd report --queue URL --run-id ID [--wait DURATION] [--junitxml PATH] ...

@@ -54,6 +54,8 @@ func route(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	switch {
 	case len(args) > 0 && args[0] == "doctor":
 		return doctorMain(args[1:], stdout, stderr, getenv)
+	case len(args) > 0 && args[0] == "watch":
+		return watchMain(args[1:], stdout, stderr, getenv)
 	case len(args) > 1 && args[0] == "report" && isQueueReport(args[1:]):
 		return reportQueueMain(args[1:], stdout, stderr, getenv)
 	case len(args) > 1 && args[0] == "report" && args[1] == "merge":

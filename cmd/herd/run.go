@@ -68,7 +68,7 @@ func runMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(string) s
 	}()
 
 	sh := newShardRun(cfg)
-	res, err := runHerd(ctx, cfg, stdout, stderr, getenv, interrupts, sh)
+	res, err := runHerd(ctx, cfg, stdout, stderr, getenv, interrupts, sh, nil)
 	if err != nil || res == nil {
 		return err
 	}
@@ -80,9 +80,24 @@ func runMain(cfg *config.Config, stdout, stderr io.Writer, getenv func(string) s
 	return nil
 }
 
+// runHooks are what a caller other than a plain run (herd watch) changes
+// in runHerd; nil changes nothing.
+type runHooks struct {
+	// starter, when set, is given the run's worker starter and returns the
+	// one the run uses (herd watch's warm pool in front of it).
+	starter func(*worker.ProcessStarter) worker.Starter
+	// ownsPID, when set, says a child process of herd's is the caller's
+	// (a worker held for the next run): the run's orphan scan leaves it.
+	ownsPID func(pid int) bool
+	// python, when set, is the interpreter, found once by the caller:
+	// finding it runs it (half a second), which a watch round cannot
+	// spend.
+	python *config.Interpreter
+}
+
 // runHerd runs the suite. It returns the run, or, when the run was
 // delegated to plain pytest, an *exitError with pytest's exit code.
-func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}, sh *shardRun) (*result.Run, error) {
+func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, getenv func(string) string, interrupts <-chan struct{}, sh *shardRun, hooks *runHooks) (*result.Run, error) {
 	// With --events -, stdout carries the event stream alone: everything
 	// else herd would print there goes to stderr.
 	eventsOut := stdout
@@ -97,8 +112,10 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	if err != nil {
 		return nil, fmt.Errorf("get working directory: %w", err)
 	}
-	py, err := findPython(ctx, cfg.Python, cfg.PythonFromEnv, cwd, getenv)
-	if err != nil {
+	var py *config.Interpreter
+	if hooks != nil && hooks.python != nil {
+		py = hooks.python
+	} else if py, err = findPython(ctx, cfg.Python, cfg.PythonFromEnv, cwd, getenv); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "herd-")
@@ -219,11 +236,15 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 	}))
 	defer ctl.Close()
 	var ctlErr error
+	var starterUsed worker.Starter = starter
+	if hooks != nil && hooks.starter != nil {
+		starterUsed = hooks.starter(starter)
+	}
 	res, err := run.Execute(ctx, run.Config{
 		DeathWords: report.DeathWords,
 		Nodes:      ctl,
-		Affected: ar.choose(),
-		Deps:     ar.deps(),
+		Affected:   ar.choose(),
+		Deps:       ar.deps(),
 		Finish: func(r *result.Run) {
 			ar.finish(r)
 			if len(r.Info.Cov) > 0 {
@@ -235,7 +256,7 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			ctlErr = ctl.Finish(exitCode(r))
 		},
 		Workers:  workers,
-		Starter:  starter,
+		Starter:  starterUsed,
 		Sink:     sink,
 		MaxFail:  cfg.MaxFail,
 		Timeout:  cfg.Timeout,
@@ -268,6 +289,9 @@ func runHerd(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer, 
 			for _, p := range reaper.Children(keep) {
 				if ctlPID != 0 && (p.PID == ctlPID || p.PGID == ctlPID) {
 					// The xdist controller, or what its hooks started.
+					continue
+				}
+				if hooks != nil && hooks.ownsPID != nil && (hooks.ownsPID(p.PID) || hooks.ownsPID(p.PGID)) {
 					continue
 				}
 				out = append(out, run.Orphan{PID: p.PID, PGID: p.PGID, Cmd: p.Cmd})

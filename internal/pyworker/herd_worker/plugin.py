@@ -8,6 +8,7 @@ import pytest
 
 from . import xdistcompat
 from .collect import SplitCollection, _splittable
+from .hold import Hold
 from .loop import RunLoop
 from .messages import MAX_LINE, _cut, _longrepr, _options, report_body
 from .terminal import _cachedir, _capture_off, _collection_lines, _header_lines, _pytest_version, _silence_terminal
@@ -53,6 +54,8 @@ class WorkerPlugin(SplitCollection):
         # Tests handed over whose file failed to collect here: nodeid ->
         # the collection error, which becomes their outcome.
         self.collect_failed = {}
+        # herd watch's warm pool: hold before collection (see hold.py).
+        self.hold = Hold() if os.environ.pop("HERD_HOLD", None) == "1" else None
 
     # -- configuration -------------------------------------------------
 
@@ -177,6 +180,8 @@ class WorkerPlugin(SplitCollection):
                 "cov": self._cov_options(config),
             }
         )
+        if self.hold is not None:
+            self.hold.wait(self.ch, config)
 
     def pytest_internalerror(self, excrepr, excinfo):
         # pytest prints internal errors through the terminal writer, which
