@@ -341,6 +341,14 @@ def replay(opts, tmp):
         f"first commit: recording run {first_dev.wall:.2f} s, full run {first_full.wall:.2f} s",
     ] + extra
     text = "\n".join(lines) + "\n"
+    with open(os.path.join(opts.out, "table.md"), "w", encoding="utf-8") as f:
+        f.write("| # | commit | tests run / total | --affected wall (s) | full wall (s) | misses (--verify / independent) | failing | note |\n")
+        f.write("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
+        for r_ in rows:
+            note = ("all: " + r_["why"]) if r_["herd_all"] == "yes" else ""
+            f.write(f"| {r_['n']} | {r_['subject'].replace('|', '/')} | {r_['tests_run_affected']} / {r_['tests_total']} "
+                    f"| {r_['wall_affected_s']:.2f} | {r_['wall_full_s']:.2f} | {r_['misses_verify']} / {r_['misses_independent']} "
+                    f"| {r_['failed_full']} | {note} |\n")
     with open(os.path.join(opts.out, "summary.txt"), "w", encoding="utf-8") as f:
         f.write(text)
     print(text)
