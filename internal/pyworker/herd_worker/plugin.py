@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from . import xdistcompat
+from . import deps, xdistcompat
 from .collect import SplitCollection, _splittable
 from .loop import RunLoop
 from .messages import MAX_LINE, _cut, _longrepr, _options, report_body
@@ -53,6 +53,9 @@ class WorkerPlugin(SplitCollection):
         # Tests handed over whose file failed to collect here: nodeid ->
         # the collection error, which becomes their outcome.
         self.collect_failed = {}
+        # What each test depends on, when HERD_DEPS asks for it (see
+        # deps.py); None installs nothing.
+        self.deps = deps.recorder(channel)
 
     # -- configuration -------------------------------------------------
 
@@ -79,6 +82,8 @@ class WorkerPlugin(SplitCollection):
     def pytest_configure(self, config):
         self.config = config
         xdistcompat.neutralise_xdist(config)
+        if self.deps is not None:
+            self.deps.configure(config)
         if self.live_token and _capture_off(config):
             # -s, on herd's command line or in ini addopts: herd passes
             # what the tests print through as it comes, once it has this
