@@ -130,34 +130,44 @@ class Recorder:
         except Exception:
             pass
 
-    def _note_code(self, code):
-        fn = code.co_filename
-        rel = self.rel_cache.get(fn)
-        if rel is None:
-            rel = self._classify(fn)
-        if rel:
-            for b in self.active:
-                b.codes.add(code)
+    def _callbacks(self):
+        """The tracer's callbacks, closures over the recorder's state so
+        that a call costs as little as it can: a monitoring callback, a
+        trace function and a profile function."""
+        rec = self
+        rel_cache = self.rel_cache
+        classify = self._classify
+        disable = getattr(getattr(sys, "monitoring", None), "DISABLE", None)
 
-    def _monitor(self, code, offset):
-        if self.active:
-            self._note_code(code)
-        return self._disable
+        def note(code):
+            rel = rel_cache.get(code.co_filename)
+            if rel is None:
+                rel = classify(code.co_filename)
+            if rel:
+                for b in rec.active:
+                    b.codes.add(code)
 
-    def _trace(self, frame, event, arg):
-        if self.active:
-            self._note_code(frame.f_code)
-        return None
+        def monitor(code, offset):
+            if rec.active:
+                note(code)
+            return disable
 
-    def _profile(self, frame, event, arg):
-        if event == "call" and self.active:
-            self._note_code(frame.f_code)
+        def trace(frame, event, arg):
+            if rec.active:
+                note(frame.f_code)
+
+        def profile(frame, event, arg):
+            if event == "call" and rec.active:
+                note(frame.f_code)
+
+        return monitor, trace, profile
 
     def install(self):
         """Install the tracer (once, at the first test)."""
         if self.installed:
             return
         self.installed = True
+        monitor, trace, profile = self._callbacks()
         if self.kind == "monitoring":
             mon = sys.monitoring
             for tool in (4, 3, 2, 1, 0, 5):
@@ -166,18 +176,17 @@ class Recorder:
                     self.tool = tool
                     break
             if self.tool is not None:
-                self._disable = mon.DISABLE
-                mon.register_callback(self.tool, mon.events.PY_START, self._monitor)
+                mon.register_callback(self.tool, mon.events.PY_START, monitor)
                 mon.set_events(self.tool, mon.events.PY_START)
                 return
             # Every tool id is taken: fall back to a trace function.
         if sys.gettrace() is None:
-            threading.settrace(self._trace)
-            sys.settrace(self._trace)
+            threading.settrace(trace)
+            sys.settrace(trace)
         else:
             # A trace function is set (coverage, a debugger): leave it be.
-            threading.setprofile(self._profile)
-            sys.setprofile(self._profile)
+            threading.setprofile(profile)
+            sys.setprofile(profile)
 
     # -- windows -------------------------------------------------------------
 
