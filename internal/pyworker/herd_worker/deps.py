@@ -77,9 +77,13 @@ class Recorder:
     hook and the pytest hooks that open and close its windows. It is
     registered as a pytest plugin once the rootdir is known."""
 
-    def __init__(self, channel, kind):
+    def __init__(self, channel, kind, auto=False):
         self.ch = channel
         self.kind = kind
+        # Under "auto" only sys.monitoring will do: without a free tool
+        # id nothing is recorded.
+        self.auto = auto
+        self.off = False
         self.root = None
         # The buckets being filled: a test's, a fixture's being set up, a
         # module's being collected. Empty means not recording: the hooks
@@ -170,7 +174,9 @@ class Recorder:
         monitor, trace, profile = self._callbacks()
         if self.kind == "monitoring":
             mon = sys.monitoring
-            for tool in (4, 3, 2, 1, 0, 5):
+            # The ids CPython leaves unassigned (0 is debuggers', 1
+            # coverage's, 2 profilers', 5 optimizers').
+            for tool in (4, 3):
                 if mon.get_tool(tool) is None:
                     mon.use_tool_id(tool, "herd")
                     self.tool = tool
@@ -179,7 +185,10 @@ class Recorder:
                 mon.register_callback(self.tool, mon.events.PY_START, monitor)
                 mon.set_events(self.tool, mon.events.PY_START)
                 return
-            # Every tool id is taken: fall back to a trace function.
+            if self.auto:
+                self.off = True
+                return
+            # Both tool ids are taken: fall back to a trace function.
         if sys.gettrace() is None:
             threading.settrace(trace)
             sys.settrace(trace)
@@ -194,6 +203,8 @@ class Recorder:
         """Open a test's window: what runs and is read from now on is the
         test's."""
         self.install()
+        if self.off:
+            return
         self.test = Bucket()
         self.active = [self.test]
         if self.tool is not None:
@@ -398,9 +409,17 @@ class Recorder:
     def keys(self, item):
         """The sorted keys of the test item, whose window just closed."""
         test = self.test or Bucket()
-        codes = set(test.codes)
-        reads = set(test.reads)
-        writes = set(test.writes)
+        for _ in range(10):
+            try:
+                # A thread the test left running may still add to them.
+                codes = set(test.codes)
+                reads = set(test.reads)
+                writes = set(test.writes)
+                break
+            except RuntimeError:
+                continue
+        else:
+            codes, reads, writes = set(), set(), set()
         files = set()
         for fd in self._fixture_codes(item):
             func = getattr(fd, "func", None)
@@ -448,6 +467,8 @@ class Recorder:
     def post(self, nodeid, item):
         """Queue the test's deps message, after the fingerprints of the
         files it names that were not sent yet."""
+        if self.off:
+            return
         keys = self.keys(item)
         self.test = None
         ch = self.ch
@@ -466,7 +487,8 @@ class Recorder:
 def recorder(channel):
     """The process's Recorder when HERD_DEPS asks for one on this
     interpreter, else None (and nothing installed)."""
-    kind = tracer_kind(os.environ.pop("HERD_DEPS", ""))
-    if kind is None:
+    value = os.environ.pop("HERD_DEPS", "")
+    kind = tracer_kind(value)
+    if kind is None or not hasattr(sys, "addaudithook"):
         return None
-    return Recorder(channel, kind)
+    return Recorder(channel, kind, auto=value == "auto")
