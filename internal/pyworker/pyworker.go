@@ -48,10 +48,6 @@ const CtlName = "herd_ctl.py"
 // directory.
 const CovName = "herd_cov.py"
 
-// FPName is the file name of the fingerprint script (herd --affected
-// runs it on the files that changed) in the install directory.
-const FPName = "herd_fp.py"
-
 // BootName is the file name of the boot script inside the install directory.
 const BootName = "herd_boot.py"
 
