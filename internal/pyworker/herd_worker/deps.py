@@ -94,6 +94,9 @@ class Recorder:
         self.module_buckets = {}
         self.installed = False
         self.tool = None
+        # The trace function, when that is the tracer: it is set in the
+        # main thread only while a test runs.
+        self.trace = None
         here = os.path.dirname(os.path.abspath(__file__))
         # herd's own files (the install directory) are never dependencies.
         self.herd_dir = os.path.dirname(here) + os.sep
@@ -191,7 +194,7 @@ class Recorder:
             # Both tool ids are taken: fall back to a trace function.
         if sys.gettrace() is None:
             threading.settrace(trace)
-            sys.settrace(trace)
+            self.trace = trace
         else:
             # A trace function is set (coverage, a debugger): leave it be.
             threading.setprofile(profile)
@@ -209,10 +212,16 @@ class Recorder:
         self.active = [self.test]
         if self.tool is not None:
             sys.monitoring.restart_events()
+        elif self.trace is not None and sys.gettrace() is None:
+            sys.settrace(self.trace)
 
     def end(self):
         """Close the test's window."""
         self.active = []
+        if self.trace is not None and sys.gettrace() is self.trace:
+            # Between tests (the run loop, the keys' computation) no call
+            # pays for the trace function.
+            sys.settrace(None)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_fixture_setup(self, fixturedef, request):
