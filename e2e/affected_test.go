@@ -279,4 +279,12 @@ func TestAffectedVerifyCatchesMiss(t *testing.T) {
 	if !strings.Contains(r.stdout, "affected --verify: no misses") {
 		t.Errorf("--verify without a miss:\n%s", tail(r.stdout))
 	}
+	// A recorded dependency deleted: every test runs, and herd says why.
+	os.Remove(filepath.Join(dir, "tests", "data", "cases.json"))
+	r = runAffected(t, dir)
+	r.expect(t, "a dependency deleted", 1, tPrice, tTax, tSize, tRender, tPlain, tCases, tHidden)
+	if why := "tests/data/cases.json, which tests depend on, was deleted"; !r.aff.Affected.All || r.aff.Affected.Why != why ||
+		!strings.Contains(r.stdout, "affected: all 7 tests run: "+why) {
+		t.Errorf("a dependency deleted: all %v why %q\n%s", r.aff.Affected.All, r.aff.Affected.Why, tail(r.stdout))
+	}
 }

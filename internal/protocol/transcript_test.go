@@ -225,7 +225,7 @@ func TestTranscriptGo(t *testing.T) {
 	for _, typ := range []string{
 		TypeHello, TypeSession, TypeCollected, TypeFiles, TypeCollecting, TypeWant, TypeStart,
 		TypeReport, TypeDone, TypeWarning, TypeDropped, TypeMissing, TypeAsk, TypeNodeIn,
-		TypeWorkerOutput, TypeBye,
+		TypeWorkerOutput, TypeFingerprint, TypeDeps, TypeBye,
 	} {
 		if !types["msg "+typ] {
 			missing = append(missing, "message "+typ)

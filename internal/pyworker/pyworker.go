@@ -31,6 +31,15 @@ var covScript []byte
 //go:embed herd_ctl.py
 var ctlScript []byte
 
+//go:embed herd_fp.py
+var fpScript []byte
+
+// FPName is the file name of the fingerprinter in the install directory:
+// run with the suite's interpreter, it reads {"root", "files"} as JSON on
+// stdin and writes the files' fingerprints (protocol.Fingerprint's sha
+// and parts, computed as the workers compute them) as JSON on stdout.
+const FPName = "herd_fp.py"
+
 // CtlName is the file name of herd's xdist controller (run once per run,
 // only when the suite needs it) in the install directory.
 const CtlName = "herd_ctl.py"
@@ -39,17 +48,13 @@ const CtlName = "herd_ctl.py"
 // directory.
 const CovName = "herd_cov.py"
 
-// FPName is the file name of the fingerprint script (herd --affected
-// runs it on the files that changed) in the install directory.
-const FPName = "herd_fp.py"
-
 // BootName is the file name of the boot script inside the install directory.
 const BootName = "herd_boot.py"
 
 // Install writes the boot script, the plugin package and the other scripts
 // into dir and returns the boot script's path.
 func Install(dir string) (string, error) {
-	files := map[string][]byte{BootName: bootScript, CovName: covScript, CtlName: ctlScript}
+	files := map[string][]byte{BootName: bootScript, CovName: covScript, CtlName: ctlScript, FPName: fpScript}
 	modules, err := fs.Glob(plugin, PluginDir+"/*.py")
 	if err != nil {
 		return "", fmt.Errorf("install worker plugin: %w", err)

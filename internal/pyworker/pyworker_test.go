@@ -42,7 +42,7 @@ func TestInstallWritesThePackage(t *testing.T) {
 	if boot != filepath.Join(dir, BootName) {
 		t.Errorf("Install returned %s", boot)
 	}
-	for _, name := range []string{BootName, CtlName, CovName, "herd_worker/__init__.py", "herd_worker/channel.py", "herd_worker/loop.py"} {
+	for _, name := range []string{BootName, CtlName, CovName, FPName, "herd_worker/__init__.py", "herd_worker/fingerprint.py", "herd_worker/deps.py", "herd_worker/channel.py", "herd_worker/loop.py"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Errorf("not installed: %v", err)
 		}

@@ -17,6 +17,9 @@ The package's modules:
 - xdistcompat: what pytest-xdist's workers have (workerinput, seeds...).
 - terminal: the header and lines pytest's terminal would print.
 - faults: stack dumps on a crash or before a kill.
+- deps: what each test depends on (HERD_DEPS), sent as fp and deps.
+- fingerprint: the fingerprints of files and their imports (herd_fp.py
+  loads it on its own).
 
 herd_boot.py uses Channel, install_faulthandler and WorkerPlugin;
 herd_ctl.py uses _share_seed and _silence_terminal.

@@ -234,8 +234,15 @@ class RunLoop:
         self.ch.send({"t": "start", "id": nodeid})
         self.spawns.take()
         before = self.leaks.begin(self.session)
+        rec = p.deps
+        if rec is not None:
+            rec.begin()
         start = time.perf_counter()
-        item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        try:
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        finally:
+            if rec is not None:
+                rec.end()
         dur = time.perf_counter() - start
         p._mark("")
         done = {"t": "done", "id": nodeid, "dur": dur}
@@ -250,6 +257,8 @@ class RunLoop:
             done["leaks"] = found
         if self.spawns.take():
             done["spawned"] = True
+        if rec is not None:
+            rec.post(nodeid, item)
         self.ch.post(done)
         p.current = None
         return p.failed

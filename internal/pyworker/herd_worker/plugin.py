@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from . import xdistcompat
+from . import deps, xdistcompat
 from .collect import SplitCollection, _splittable
 from .hold import Hold
 from .loop import RunLoop
@@ -56,6 +56,9 @@ class WorkerPlugin(SplitCollection):
         self.collect_failed = {}
         # herd watch's warm pool: hold before collection (see hold.py).
         self.hold = Hold() if os.environ.pop("HERD_HOLD", None) == "1" else None
+        # What each test depends on, when HERD_DEPS asks for it (see
+        # deps.py); None installs nothing.
+        self.deps = deps.recorder(channel)
 
     # -- configuration -------------------------------------------------
 
@@ -82,6 +85,8 @@ class WorkerPlugin(SplitCollection):
     def pytest_configure(self, config):
         self.config = config
         xdistcompat.neutralise_xdist(config)
+        if self.deps is not None:
+            self.deps.configure(config)
         if self.live_token and _capture_off(config):
             # -s, on herd's command line or in ini addopts: herd passes
             # what the tests print through as it comes, once it has this

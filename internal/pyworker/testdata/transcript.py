@@ -72,7 +72,7 @@ SCRIPT = {
         ],
         [{"t": "go"}],
         [{"t": "stop"}],
-        [{"t": "shutdown"}],
+        [{"t": "shutdown", "collected": 9}],
     ],
     "no-workerinput": [
         [{"t": "workerinput", "error": "pytest_configure_node failed"}],
@@ -102,6 +102,8 @@ class Worker:
                 "HERD_BOARD_FD": str(board_fd),
                 "HERD_SPLIT": "1",
                 "HERD_MAXFAIL": "5",
+                # Each test's deps (and the fingerprints of their files).
+                "HERD_DEPS": "1",
                 "HERD_XDIST_CONTROLLER": "1",
                 "HERD_RUN_SEED": "1",
                 "HERD_SEED": "",
