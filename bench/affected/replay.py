@@ -326,7 +326,9 @@ def replay(opts, tmp):
         f"python: {sh([opts.python, '--version']).strip()}; load at the end: {sh(['uptime']).strip()}",
         f"tests run per commit: mean {mean_run:.1f} of {mean_total:.1f} "
         f"(mean share {mean_share:.1%}; median share {median([r_['run_share'] for r_ in rows]):.1%})",
-        f"commits where --affected ran everything: {len(ran_all)} "
+        f"commits where --affected ran every test: {sum(1 for r_ in rows if r_['ran_all'] == 'yes')} "
+        f"({', '.join(str(r_['n']) for r_ in rows if r_['ran_all'] == 'yes') or '-'}); of them, "
+        f"by a rule that runs everything: {len(ran_all)} "
         f"({'; '.join(str(r_['n']) + ': ' + r_['why'] for r_ in ran_all) or '-'})",
         f"commits that ran nothing: {sum(1 for r_ in rows if r_['tests_run_affected'] == 0)}",
         f"wall per commit: --affected mean {mean_aff:.2f} s (median {median([r_['wall_affected_s'] for r_ in rows]):.2f}), "
