@@ -13,7 +13,7 @@ The project: a package `shop/` (13 modules, templates read with open() in
 shop/templates/, data files in shop/data/ loaded by functions) and tests/
 (about 200 tests in 13 files, a conftest.py with a session-scoped fixture
 that loads a data file, tests reading golden files under tests/data/).
-The history: 36 commits after the first, most of them small edits of a
+The history: 37 commits after the first, most of them small edits of a
 function's body, and some of a template, a data file, a module constant, a
 test file, a new function with its test, a refactor inside a module; four
 commits break tests and later ones fix them; one touches conftest.py.
