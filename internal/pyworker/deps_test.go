@@ -144,8 +144,17 @@ func TestFingerprintParts(t *testing.T) {
 		"lambda.py": strings.Replace(fpBase, "y + a", "y - a", 1),
 		// A new constant: the module's part.
 		"const.py": strings.Replace(fpBase, "X = 1\n", "X = 1\nY = 2\n", 1),
-		// f's default value: f's signature is module code as well as f's.
+		// f's default value: f's part (an undecorated module-level
+		// function of its own name is not module code).
 		"default.py": strings.Replace(fpBase, "def f(a=1)", "def f(a=2)", 1),
+		// A new module-level function: its own part, nothing else.
+		"added.py": strings.Replace(fpBase, "def h():", "def added():\n    return 9\n\n\ndef h():", 1),
+		// A new function that shadows a binding (the import of os), or a
+		// decorated one: module code changes.
+		"shadow.py":    strings.Replace(fpBase, "def h():", "def os():\n    return 9\n\n\ndef h():", 1),
+		"decorated.py": strings.Replace(fpBase, "def h():", "@staticmethod\ndef added():\n    return 9\n\n\ndef h():", 1),
+		// A method's default value: the class body is module code.
+		"method.py": strings.Replace(fpBase, "def meth(self):", "def meth(self, k=1):", 1),
 		// inner's body: only inner.
 		"inner.py": strings.Replace(fpBase, "return 5", "return 6", 1),
 		// A syntax error: a sha, no parts.
@@ -167,12 +176,16 @@ func TestFingerprintParts(t *testing.T) {
 		t.Errorf("sha %q", base.SHA)
 	}
 	for name, want := range map[string][]string{
-		"comment.py": nil,
-		"body.py":    {"f"},
-		"lambda.py":  {"f"},
-		"const.py":   {"<module>"},
-		"default.py": {"<module>", "f"},
-		"inner.py":   {"outer.<locals>.inner"},
+		"comment.py":   nil,
+		"body.py":      {"f"},
+		"lambda.py":    {"f"},
+		"const.py":     {"<module>"},
+		"default.py":   {"f"},
+		"added.py":     {"added"},
+		"shadow.py":    {"<module>", "os"},
+		"decorated.py": {"<module>", "added"},
+		"method.py":    {"<module>", "C.meth"},
+		"inner.py":     {"outer.<locals>.inner"},
 	} {
 		diff := changed(base, got[name])
 		if strings.Join(sortStrings(diff), ",") != strings.Join(sortStrings(want), ",") {

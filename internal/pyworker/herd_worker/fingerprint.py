@@ -4,7 +4,9 @@ test depends on (see deps.py and herd_fp.py).
 A file's fingerprint is the SHA-256 of its bytes and, for a Python file that
 parses, a hash per part of it: "<module>" for the module-level code (every
 statement outside a function body: imports, constants, class bodies,
-decorators, signatures, default values) and one per function or method,
+decorators, signatures, default values; but not the module-level functions
+that are undecorated and bind a name nothing else binds, see
+_plain_functions) and one per function or method,
 named by its qualified name as CPython's co_qualname names its code object
 ("f", "Cls.meth", "outer.<locals>.inner"). A function's part covers its
 decorators, its signature and its body without the bodies of the functions
@@ -76,12 +78,75 @@ def _hash(text):
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def _bound_names(body, out):
+    """Count, into out, the names the module-level statements in body
+    bind: imports, assignments, for and with targets, functions and
+    classes, looking into if, try, with and loop blocks but not into
+    function or class bodies."""
+
+    def targets(node):
+        if isinstance(node, ast.Name):
+            out[node.id] = out.get(node.id, 0) + 1
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for elt in node.elts:
+                targets(elt)
+        elif isinstance(node, ast.Starred):
+            targets(node.value)
+
+    for stmt in body:
+        if isinstance(stmt, _FUNCS + (ast.ClassDef,)):
+            out[stmt.name] = out.get(stmt.name, 0) + 1
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for alias in stmt.names:
+                name = alias.asname or alias.name.split(".")[0]
+                out[name] = out.get(name, 0) + 1
+        elif isinstance(stmt, ast.Assign):
+            for t in stmt.targets:
+                targets(t)
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+            targets(stmt.target)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            targets(stmt.target)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                if item.optional_vars is not None:
+                    targets(item.optional_vars)
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            sub = getattr(stmt, name, None)
+            if isinstance(sub, list) and not isinstance(stmt, _FUNCS + (ast.ClassDef,)):
+                _bound_names([x for x in sub if isinstance(x, ast.stmt)], out)
+                for h in sub:
+                    if isinstance(h, ast.ExceptHandler):
+                        if h.name:
+                            out[h.name] = out.get(h.name, 0) + 1
+                        _bound_names(h.body, out)
+
+
+def _plain_functions(tree):
+    """The module-level functions whose definition is theirs alone: written
+    directly in the module's body, undecorated, and of a name nothing else
+    at module level binds. Their signature and default values are in their
+    own part, and no module-level code runs because they exist, so the
+    module's part leaves them out: adding one changes no other test's
+    dependencies. One that shadows another binding, or a decorated one
+    (a decorator runs at import and may register it), stays module code."""
+    bound = {}
+    _bound_names(tree.body, bound)
+    return {
+        id(stmt)
+        for stmt in tree.body
+        if isinstance(stmt, _FUNCS) and not stmt.decorator_list and bound.get(stmt.name) == 1
+    }
+
+
 def parts(tree):
     """The part hashes of a parsed module: {"<module>": hash, qualname:
     hash, ...}. Functions of one qualified name (a conditional
     redefinition) hash together, in source order."""
     out = []
-    _dump(tree, tree, out)
+    plain = _plain_functions(tree)
+    module = ast.Module(body=[stmt for stmt in tree.body if id(stmt) not in plain], type_ignores=[])
+    _dump(module, module, out)
     result = {MODULE: _hash("".join(out))}
     funcs = []
     _functions(tree, "", funcs)
