@@ -49,6 +49,17 @@ herd options:
                         how long a machine's leased tests wait after its
                         last heartbeat before others take them back
                         (default 30s)
+  --affected [REV]      run only the tests a change since REV (default: HEAD
+                        and what is not committed) can break, by what each
+                        test depended on when it last ran; the others count
+                        as "deselected (unaffected)"
+  --verify              with --affected: run every test, and fail on any
+                        test whose outcome changed that --affected would
+                        have left out (a miss)
+  --record-deps, --no-record-deps
+                        record what each test depends on in every run, or
+                        never (default: under --affected and herd watch,
+                        and on Python 3.12+ where it is cheap)
   -x, --exitfirst       stop scheduling after the first failure
   --maxfail N           stop scheduling after N failures
   --junitxml PATH       write a JUnit XML report as pytest's (junit_* ini
@@ -65,6 +76,9 @@ herd options:
                         pytest-xdist options, accepted with a note
   -V, --version         print herd's version, then pytest's (-VV: its plugins)
   -h, --help            print this help
+
+"herd watch" reruns the affected tests on every save, on workers started
+ahead; keys: a runs all, f the failed ones, q quits.
 
 "herd doctor" reads the suite's test sources and lists the tests at risk
 when run in parallel, with the policy herd would apply and the marker to add.
