@@ -114,10 +114,11 @@ class Recorder:
         # The trace function, when that is the tracer: it is set in the
         # main thread only while a test runs.
         self.trace = None
-        # sys.monitoring: the project code objects whose PY_START is on,
-        # by id (code objects compare equal by value: a module imported
-        # twice has equal but distinct ones), and the code objects exec'd
-        # before the tool and the rootdir were known.
+        # sys.monitoring: the project code objects whose PY_START is on
+        # (code objects compare equal by value: one equal to a watched one
+        # but not it, from a module imported twice, gets its events too),
+        # and the code objects exec'd before the tool and the rootdir were
+        # known.
         self.watched = {}
         self.pending = [] if kind == "monitoring" else None
         # The modules of sys.modules already looked at, and its length then.
@@ -240,18 +241,20 @@ class Recorder:
             rel = self._classify(code.co_filename)
         if not rel:
             return
+        # Not id(): it is an audit event of its own.
         watched = self.watched
-        if id(code) in watched:
+        if watched.get(code) is code:
             return
         mon = sys.monitoring
         tool, event = self.tool, mon.events.PY_START
         todo = [code]
         while todo:
             c = todo.pop()
-            if id(c) in watched:
+            w = watched.get(c)
+            if w is c:
                 continue
-            # Kept: its id stays its own.
-            watched[id(c)] = c
+            if w is None:
+                watched[c] = c
             try:
                 mon.set_local_events(tool, c, event)
             except Exception:
