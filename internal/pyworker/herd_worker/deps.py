@@ -64,6 +64,13 @@ _SKIP_DIRS = frozenset((".pytest_cache", "__pycache__", ".git", ".hg", ".svn", "
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
+# The dicts of a module, of a class, and a class's MRO, read by the
+# descriptors of the built-in types: no subclass, metaclass or lazy module
+# (apipkg's __dict__ property imports) runs code when they are read.
+_module_dict = types.ModuleType.__dict__["__dict__"].__get__
+_class_dict = type.__dict__["__dict__"].__get__
+_class_mro = type.__dict__["__mro__"].__get__
+
 
 def tracer_kind(value=None):
     """The tracer HERD_DEPS (or value) asks for on this interpreter:
@@ -286,8 +293,7 @@ class Recorder:
             if not issubclass(type(m), types.ModuleType):
                 continue
             try:
-                # Not getattr: a lazy module would load.
-                d = types.ModuleType.__getattribute__(m, "__dict__")
+                d = _module_dict(m)
                 path = d.get("__file__")
             except Exception:
                 continue
@@ -328,16 +334,25 @@ class Recorder:
                 todo.append(obj.__func__)
             elif t is functools.partial:
                 todo.append(obj.func)
-            elif isinstance(obj, type):
-                cd = obj.__dict__
+            elif issubclass(t, type):
+                # Not isinstance: a proxy's __class__ could run code.
+                cd = _class_dict(obj)
                 if cd.get("__module__") == modname:
                     todo.extend(cd.values())
             else:
                 # A wrapper object (functools.lru_cache, a decorator's
-                # class): what its own dict says it wraps. Not getattr:
-                # it could run the object's code.
+                # class): what its own dict says it wraps, when that dict
+                # is the built-in slot's (not a property's, which could
+                # run code).
+                desc = None
+                for k in _class_mro(t):
+                    desc = _class_dict(k).get("__dict__")
+                    if desc is not None:
+                        break
+                if type(desc) is not types.GetSetDescriptorType:
+                    continue
                 try:
-                    od = object.__getattribute__(obj, "__dict__")
+                    od = desc.__get__(obj)
                 except Exception:
                     continue
                 if type(od) is dict:
