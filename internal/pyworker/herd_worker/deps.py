@@ -137,6 +137,7 @@ class Recorder:
         self.herd_dir = os.path.dirname(here) + os.sep
         self.rel_cache = {}
         self.venv_dirs = {}
+        self.real_dirs = {}
         self.code_keys = {}
         self.fps = {}
         self.names = {}
@@ -471,7 +472,15 @@ class Recorder:
             return ""
         ab = os.path.abspath(path)
         if not ab.startswith(root):
-            ab = os.path.realpath(ab)
+            # realpath, a directory's once: most files outside the
+            # project share a few directories.
+            d, base = os.path.split(ab)
+            rd = self.real_dirs.get(d)
+            if rd is None:
+                rd = self.real_dirs[d] = os.path.realpath(d)
+            ab = os.path.join(rd, base)
+            if os.path.islink(ab):
+                ab = os.path.realpath(ab)
             if not ab.startswith(root):
                 return ""
         if ab.startswith(self.herd_dir) or not os.path.isfile(ab):
