@@ -405,6 +405,10 @@ func checkDeps(t *testing.T, msgs []depsMsg) {
 		"test_writes":   {"tests/conftest.py|plain", "tests/test_deps.py|test_writes"},
 		"test_thread":   {"pkg/mod.py|g", "tests/test_deps.py|test_thread"},
 		"test_param[1]": {"data/params.json|", "tests/test_deps.py|test_param"},
+		// pkg/late.py is imported in the test's body, by a computed name:
+		// its body and the code it runs are recorded as they run.
+		"test_late_import": {"pkg/late.py|<module>", "pkg/late.py|h", "pkg/late.py|Late.m",
+			"tests/test_deps.py|test_late_import"},
 	} {
 		got, ok := deps[mod+id]
 		if !ok {
@@ -418,7 +422,7 @@ func checkDeps(t *testing.T, msgs []depsMsg) {
 		}
 	}
 	for id, absent := range map[string][]string{
-		"test_calls_f":       {"pkg/mod.py|g", "pkg/mod.py|load", "pkg/unused.py|<module>", "data/x.json|"},
+		"test_calls_f":       {"pkg/mod.py|g", "pkg/mod.py|load", "pkg/unused.py|<module>", "data/x.json|", "pkg/late.py|<module>"},
 		"test_writes":        {"data/out.txt|", "data/session.json|"},
 		"test_session_later": {"tests/test_deps.py|test_session_first"},
 	} {

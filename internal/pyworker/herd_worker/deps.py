@@ -23,18 +23,35 @@ and a part of it (see fingerprint.py):
 Each file's fingerprint goes to the controller once per process, before
 the first deps message that names it.
 
-The tracer is sys.monitoring (Python 3.12 and newer): a PY_START event per
-code object, disabled once seen and restarted at each test's start, so a
-test costs one callback per distinct code object. Older interpreters use a
-global sys.settrace function that returns None (no line events), or
-sys.setprofile when a trace function is already set (coverage, a debugger).
-Threads are covered; subprocesses are not. With HERD_DEPS off nothing is
-installed: no tracer, no audit hook.
+The tracer is sys.monitoring (Python 3.12 and newer): a local PY_START
+event on each code object of a project file, and on no other, so code
+outside the project (pytest's, the libraries') never calls back. A code
+object's event is disabled once seen and restarted at each test's start,
+so a test costs one callback per distinct project code object it runs. The
+events are set as the code comes into being: the audit hook's "exec" event
+hands over each module's code object before its body runs (every import by
+a standard loader, pytest's assertion rewriting, importlib.reload, exec of
+a compiled file), and the events go on it and on every code object nested
+in it (functions, methods, class bodies, lambdas, comprehensions), so a
+project module imported inside a test records its "<module>" and what it
+calls. Modules that were imported before the hook, or are in sys.modules
+without having been exec'd, are found by comparing sys.modules at each
+window's start and end: their functions, classes, methods, properties,
+static and class methods and __wrapped__ chains get the events then, and
+one that appeared during a window counts as a read of its file ("<module>")
+for that window, since its body ran unseen. Code built otherwise (a code
+object made by code.replace or types.CodeType and never exec'd) is not
+seen. Older interpreters use a global sys.settrace function that returns
+None (no line events), or sys.setprofile when a trace function is already
+set (coverage, a debugger). Threads are covered; subprocesses are not.
+With HERD_DEPS off nothing is installed: no tracer, no audit hook.
 """
 
+import functools
 import os
 import sys
 import threading
+import types
 
 import pytest
 
@@ -46,6 +63,13 @@ MODULE = fpmod.MODULE
 _SKIP_DIRS = frozenset((".pytest_cache", "__pycache__", ".git", ".hg", ".svn", "site-packages", "dist-packages", ".tox", ".nox"))
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+# The dicts of a module, of a class, and a class's MRO, read by the
+# descriptors of the built-in types: no subclass, metaclass or lazy module
+# (apipkg's __dict__ property imports) runs code when they are read.
+_module_dict = types.ModuleType.__dict__["__dict__"].__get__
+_class_dict = type.__dict__["__dict__"].__get__
+_class_mro = type.__dict__["__mro__"].__get__
 
 
 def tracer_kind(value=None):
@@ -97,11 +121,23 @@ class Recorder:
         # The trace function, when that is the tracer: it is set in the
         # main thread only while a test runs.
         self.trace = None
+        # sys.monitoring: the project code objects whose PY_START is on
+        # (code objects compare equal by value: one equal to a watched one
+        # but not it, from a module imported twice, gets its events too),
+        # and the code objects exec'd before the tool and the rootdir were
+        # known.
+        self.watched = {}
+        self.pending = [] if kind == "monitoring" else None
+        # The modules of sys.modules already looked at, and its length then.
+        self.mods_seen = {}
+        self.nmods = -1
+        self.monitor = self.trace_fn = self.profile_fn = None
         here = os.path.dirname(os.path.abspath(__file__))
         # herd's own files (the install directory) are never dependencies.
         self.herd_dir = os.path.dirname(here) + os.sep
         self.rel_cache = {}
         self.venv_dirs = {}
+        self.real_dirs = {}
         self.code_keys = {}
         self.fps = {}
         self.names = {}
@@ -114,8 +150,21 @@ class Recorder:
     # -- the hooks that see code and opens --------------------------------
 
     def _audit(self, event, args):
-        # Called for every audit event of the process: the flag first,
-        # the event's name second.
+        # Called for every audit event of the process: the event's name
+        # first.
+        if event == "exec":
+            if self.tool is not None or self.pending is not None:
+                code = args[0] if args else None
+                if type(code) is types.CodeType:
+                    try:
+                        if self.tool is not None:
+                            self._watch(code)
+                        elif self.pending is not None and not code.co_filename.startswith("<"):
+                            self.pending.append(code)
+                    except Exception:
+                        # An audit hook's exception would fail the exec.
+                        pass
+            return
         if not self.active or event != "open":
             return
         try:
@@ -169,29 +218,166 @@ class Recorder:
 
         return monitor, trace, profile
 
+    # -- sys.monitoring: which code objects call back ---------------------------
+
+    def _take_tool(self):
+        """Take a sys.monitoring tool id (once the rootdir is known) and
+        turn PY_START on for the project code seen so far."""
+        if self.kind != "monitoring" or self.tool is not None or self.installed:
+            return
+        pending, self.pending = self.pending, None
+        mon = sys.monitoring
+        # The ids CPython leaves unassigned (0 is debuggers', 1
+        # coverage's, 2 profilers', 5 optimizers').
+        for tool in (4, 3):
+            if mon.get_tool(tool) is None:
+                mon.use_tool_id(tool, "herd")
+                mon.register_callback(tool, mon.events.PY_START, self.monitor)
+                self.tool = tool
+                break
+        else:
+            return
+        for code in pending or ():
+            self._watch(code)
+        self._scan()
+
+    def _watch(self, code):
+        """Turn PY_START on for code and the code objects nested in it, when
+        it is a project file's."""
+        rel = self.rel_cache.get(code.co_filename)
+        if rel is None:
+            rel = self._classify(code.co_filename)
+        if not rel:
+            return
+        # Not id(): it is an audit event of its own.
+        watched = self.watched
+        if watched.get(code) is code:
+            return
+        mon = sys.monitoring
+        tool, event = self.tool, mon.events.PY_START
+        todo = [code]
+        while todo:
+            c = todo.pop()
+            w = watched.get(c)
+            if w is c:
+                continue
+            if w is None:
+                watched[c] = c
+            try:
+                mon.set_local_events(tool, c, event)
+            except Exception:
+                pass
+            for k in c.co_consts:
+                if type(k) is types.CodeType:
+                    todo.append(k)
+
+    def _scan(self, buckets=None):
+        """Look at the modules that came into sys.modules since the last
+        look: turn PY_START on for their project code, and count a project
+        module as read by buckets (those of the window that is closing),
+        since its body may have run there unseen."""
+        mods = sys.modules
+        if len(mods) == self.nmods:
+            return
+        self.nmods = len(mods)
+        seen = self.mods_seen
+        try:
+            items = list(mods.items())
+        except RuntimeError:
+            # Another thread imports: the next look will do.
+            self.nmods = -1
+            return
+        for name, m in items:
+            if seen.get(name) is m:
+                continue
+            seen[name] = m
+            if not issubclass(type(m), types.ModuleType):
+                continue
+            try:
+                d = _module_dict(m)
+                path = d.get("__file__")
+            except Exception:
+                continue
+            if not isinstance(path, str) or not self._classify(path):
+                continue
+            if buckets:
+                ab = os.path.abspath(path)
+                for b in buckets:
+                    b.reads.add(ab)
+            try:
+                self._walk_module(d, name)
+            except Exception:
+                pass
+
+    def _walk_module(self, d, modname):
+        """Turn PY_START on for the code of the functions a module's dict
+        holds: module-level functions, classes defined there and their
+        methods, properties, static and class methods, nested classes, and
+        what they wrap (__wrapped__, partials)."""
+        todo = list(d.values())
+        done = set()
+        while todo:
+            obj = todo.pop()
+            if obj is None or id(obj) in done:
+                continue
+            done.add(id(obj))
+            t = type(obj)
+            if t is types.FunctionType:
+                self._watch(obj.__code__)
+                inner = obj.__dict__.get("__wrapped__")
+                if inner is not None:
+                    todo.append(inner)
+            elif t is staticmethod or t is classmethod:
+                todo.append(obj.__func__)
+            elif t is property:
+                todo.extend((obj.fget, obj.fset, obj.fdel))
+            elif t is types.MethodType:
+                todo.append(obj.__func__)
+            elif t is functools.partial:
+                todo.append(obj.func)
+            elif issubclass(t, type):
+                # Not isinstance: a proxy's __class__ could run code.
+                cd = _class_dict(obj)
+                if cd.get("__module__") == modname:
+                    todo.extend(cd.values())
+            else:
+                # A wrapper object (functools.lru_cache, a decorator's
+                # class): what its own dict says it wraps, when that dict
+                # is the built-in slot's (not a property's, which could
+                # run code).
+                desc = None
+                for k in _class_mro(t):
+                    desc = _class_dict(k).get("__dict__")
+                    if desc is not None:
+                        break
+                if type(desc) is not types.GetSetDescriptorType:
+                    continue
+                try:
+                    od = desc.__get__(obj)
+                except Exception:
+                    continue
+                if type(od) is dict:
+                    for k in ("__wrapped__", "__func__"):
+                        inner = od.get(k)
+                        if inner is not None:
+                            todo.append(inner)
+
     def install(self):
         """Install the tracer (once, at the first test)."""
         if self.installed:
             return
-        self.installed = True
-        monitor, trace, profile = self._callbacks()
+        if self.trace_fn is None:
+            self.monitor, self.trace_fn, self.profile_fn = self._callbacks()
         if self.kind == "monitoring":
-            mon = sys.monitoring
-            # The ids CPython leaves unassigned (0 is debuggers', 1
-            # coverage's, 2 profilers', 5 optimizers').
-            for tool in (4, 3):
-                if mon.get_tool(tool) is None:
-                    mon.use_tool_id(tool, "herd")
-                    self.tool = tool
-                    break
-            if self.tool is not None:
-                mon.register_callback(self.tool, mon.events.PY_START, monitor)
-                mon.set_events(self.tool, mon.events.PY_START)
-                return
-            if self.auto:
-                self.off = True
-                return
-            # Both tool ids are taken: fall back to a trace function.
+            self._take_tool()
+        self.installed = True
+        if self.tool is not None:
+            return
+        if self.kind == "monitoring" and self.auto:
+            self.off = True
+            return
+        # No monitoring, or both tool ids taken: a trace function.
+        trace, profile = self.trace_fn, self.profile_fn
         if sys.gettrace() is None:
             threading.settrace(trace)
             self.trace = trace
@@ -209,14 +395,20 @@ class Recorder:
         if self.off:
             return
         self.test = Bucket()
-        self.active = [self.test]
         if self.tool is not None:
+            if len(sys.modules) != self.nmods:
+                self._scan()
+            self.active = [self.test]
             sys.monitoring.restart_events()
-        elif self.trace is not None and sys.gettrace() is None:
+            return
+        self.active = [self.test]
+        if self.trace is not None and sys.gettrace() is None:
             sys.settrace(self.trace)
 
     def end(self):
         """Close the test's window."""
+        if self.tool is not None and self.active and len(sys.modules) != self.nmods:
+            self._scan(self.active)
         self.active = []
         if self.trace is not None and sys.gettrace() is self.trace:
             # Between tests (the run loop, the keys' computation) no call
@@ -238,6 +430,8 @@ class Recorder:
         try:
             yield
         finally:
+            if self.tool is not None and len(sys.modules) != self.nmods:
+                self._scan(self.active)
             self.active = [b for b in self.active if b is not bucket]
             self.fixture_buckets[fixturedef] = bucket
 
@@ -252,6 +446,8 @@ class Recorder:
         bucket = self.module_buckets.get(module)
         if bucket is None:
             bucket = self.module_buckets[module] = Bucket()
+        if self.tool is not None and len(sys.modules) != self.nmods:
+            self._scan()
         saved = self.active
         self.active = saved + [bucket]
         try:
@@ -276,7 +472,15 @@ class Recorder:
             return ""
         ab = os.path.abspath(path)
         if not ab.startswith(root):
-            ab = os.path.realpath(ab)
+            # realpath, a directory's once: most files outside the
+            # project share a few directories.
+            d, base = os.path.split(ab)
+            rd = self.real_dirs.get(d)
+            if rd is None:
+                rd = self.real_dirs[d] = os.path.realpath(d)
+            ab = os.path.join(rd, base)
+            if os.path.islink(ab):
+                ab = os.path.realpath(ab)
             if not ab.startswith(root):
                 return ""
         if ab.startswith(self.herd_dir) or not os.path.isfile(ab):
@@ -490,6 +694,8 @@ class Recorder:
     def configure(self, config):
         """Learn the rootdir and take part in pytest's hooks."""
         self.root = os.path.realpath(str(config.rootpath)) + os.sep
+        self.monitor, self.trace_fn, self.profile_fn = self._callbacks()
+        self._take_tool()
         config.pluginmanager.register(self, "herd_deps")
 
 

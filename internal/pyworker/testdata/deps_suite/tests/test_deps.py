@@ -1,3 +1,4 @@
+import importlib
 import json
 import os
 import sys
@@ -47,6 +48,13 @@ def test_thread():
 @pytest.mark.parametrize("p", PARAMS)
 def test_param(p):
     assert p
+
+
+def test_late_import():
+    # Imported here, not at collection, and by a name no import statement
+    # spells: only what ran says the test depends on pkg/late.py.
+    late = importlib.import_module("pkg." + "late")
+    assert late.h(2) == 20
 
 
 def test_tracers():
