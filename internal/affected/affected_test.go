@@ -367,3 +367,18 @@ func TestSelectSinceRevision(t *testing.T) {
 		t.Errorf("Show of a file new since base: %v", err)
 	}
 }
+
+// The header names the files whose change chose a test, not those that
+// changed only where no test looks.
+func TestSelectChangedNamesWhatCounts(t *testing.T) {
+	p := newProject(t, baseFiles)
+	s := p.record(nil, baseDeps, nil)
+	p.write("shop/price.py", "RATE = 2\ndef price():\n    return 1\ndef tax():\n    return 2\ndef unused():\n    return 3\n")
+	if sel := p.choose(s, nil, "", testA, testB, testC); len(sel.Changed) != 0 {
+		t.Errorf("an edit no test depends on: changed %v, want none", sel.Changed)
+	}
+	p.write("shop/page.txt", "new\n")
+	if sel := p.choose(s, nil, "", testA, testB, testC); !reflect.DeepEqual(sel.Changed, []string{"shop/page.txt"}) {
+		t.Errorf("changed %v, want shop/page.txt alone", sel.Changed)
+	}
+}

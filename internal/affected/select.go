@@ -65,8 +65,8 @@ type Selection struct {
 	// All says every test runs, because of Why.
 	All bool
 	Why string
-	// Changed are the files that changed (since Rev, or since their
-	// record), sorted.
+	// Changed are the files that changed since Rev, and those whose
+	// change since their record chose a test, sorted.
 	Changed []string
 	// Rev is the revision the changes were taken since; "" when there
 	// was no git repository (or no commit), and only the records count.
@@ -250,6 +250,13 @@ func Select(ctx context.Context, in Input) (Selection, error) {
 		return false
 	}
 	entryMemo := make([]int8, len(in.Store.Entries)) // 0 unknown, 1 same, 2 changed
+	// shown are the files the header names: those changed since rev, and
+	// those whose change chose a test. A file that changed since some
+	// test's record, in a part no test depends on, is not news.
+	shown := map[string]bool{}
+	for _, f := range gitChanged {
+		shown[f] = true
+	}
 	for i, t := range in.Tests {
 		rec, ok := in.Store.Tests[t.ID]
 		file, _, _ := strings.Cut(t.ID, "::")
@@ -262,6 +269,7 @@ func Select(ctx context.Context, in Input) (Selection, error) {
 			continue
 		case changed[file]:
 			sel.Keep[i], sel.Reasons[t.ID] = true, "test file changed"
+			shown[file] = true
 			continue
 		}
 		for _, d := range rec.Deps {
@@ -273,6 +281,7 @@ func Select(ctx context.Context, in Input) (Selection, error) {
 			}
 			if entryMemo[d] == 2 {
 				e := in.Store.Entries[d]
+				shown[e.Path] = true
 				sel.Keep[i] = true
 				if e.Part == "" {
 					sel.Reasons[t.ID] = "depends on " + e.Path
@@ -283,7 +292,7 @@ func Select(ctx context.Context, in Input) (Selection, error) {
 			}
 		}
 	}
-	sel.Changed = sortedKeys(changed)
+	sel.Changed = sortedKeys(shown)
 	return sel, nil
 }
 
