@@ -68,17 +68,10 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 			d.stopWorkers()
 			return
 		}
-		var ki []protocol.TestInfo
-		var kp []schedule.Policy
-		for k := range infos {
-			if keep[k] {
-				ki = append(ki, infos[k])
-				kp = append(kp, pols[k])
-			}
-		}
-		d.run.Unaffected += len(infos) - len(ki)
+		n := len(infos)
+		infos, pols = kept(infos, pols, keep)
+		d.run.Unaffected += n - len(infos)
 		d.run.Affected = info
-		infos, pols = ki, kp
 	}
 	if d.cfg.Select != nil {
 		keep, err := d.cfg.Select(infos, pols, known)
@@ -87,16 +80,9 @@ func (d *dispatcher) adopt(m *protocol.Message) {
 			d.stopWorkers()
 			return
 		}
-		var ki []protocol.TestInfo
-		var kp []schedule.Policy
-		for k := range infos {
-			if keep[k] {
-				ki = append(ki, infos[k])
-				kp = append(kp, pols[k])
-			}
-		}
-		d.run.Deselected += len(infos) - len(ki)
-		infos, pols = ki, kp
+		n := len(infos)
+		infos, pols = kept(infos, pols, keep)
+		d.run.Deselected += n - len(infos)
 	}
 	// One allocation for all the tests' states and one for their results:
 	// a run of 100,000 tests then costs the collector two objects, not
@@ -230,4 +216,17 @@ func sameCollection(tests []*testState, got []protocol.TestInfo) bool {
 		}
 	}
 	return true
+}
+
+// kept returns the tests (and their policies) that keep says run.
+func kept(infos []protocol.TestInfo, pols []schedule.Policy, keep []bool) ([]protocol.TestInfo, []schedule.Policy) {
+	var ki []protocol.TestInfo
+	var kp []schedule.Policy
+	for k := range infos {
+		if keep[k] {
+			ki = append(ki, infos[k])
+			kp = append(kp, pols[k])
+		}
+	}
+	return ki, kp
 }
