@@ -190,7 +190,6 @@ func TestAffectedRules(t *testing.T) {
 	runAffected(t, dir).expect(t, "a session fixture's data file", 1, tPrice, tSize)
 	edit(t, dir, "shop/catalog.json", `, "plum": 90`, ``)
 	runAffected(t, dir).expect(t, "the data file back", 0, tPrice, tSize)
-	runAffected(t, dir).expect(t, "the data file as committed", 0)
 
 	// Module-level code: every test whose code imports the module.
 	edit(t, dir, "shop/price.py", "TAX_RATE = 20", "TAX_RATE = 25")
@@ -229,7 +228,6 @@ func TestAffectedRules(t *testing.T) {
 	edit(t, dir, "shop/price.py", "// 100 + 0", "// 100 + 0 + 0")
 	commit("tax again")
 	runAffected(t, dir).expect(t, "records made before the commit", 0, tTax)
-	runAffected(t, dir).expect(t, "records made after the commit", 0)
 	runAffected(t, dir, "HEAD~1").expect(t, "since HEAD~1, records up to date", 0, tTax)
 
 	// A new test file.
