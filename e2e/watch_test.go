@@ -81,12 +81,12 @@ func descendants(pid int) []int {
 	return out
 }
 
-// TestWatchRounds drives herd watch through a terminal: a first round, a
-// save that breaks two tests, f (only those rerun), a (all), q.
-func TestWatchRounds(t *testing.T) {
-	needHerd(t)
-	dir := t.TempDir()
-	writeFiles(t, dir, watchSuite)
+// startWatch starts herd watch -n 2 in dir on a pseudo-terminal of 30
+// rows and 120 columns, and returns it, its terminal, the channel its
+// Wait's error comes on, and what it prints as it comes. The cleanup
+// kills it if it is still running and closes the terminal.
+func startWatch(t *testing.T, dir string) (*exec.Cmd, *os.File, <-chan error, *ptyOutput) {
+	t.Helper()
 	cmd := exec.Command(herdBin, "watch", "--python", python, "-n", "2")
 	cmd.Dir = dir
 	cmd.Env = baseEnv()
@@ -94,14 +94,17 @@ func TestWatchRounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tty.Close()
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
+	ended := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(ended) }()
+	t.Cleanup(func() {
+		select {
+		case <-ended:
+		default:
 			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		}
-	}()
+		tty.Close()
+	})
 	out := &ptyOutput{}
 	go func() {
 		buf := make([]byte, 4096)
@@ -113,6 +116,16 @@ func TestWatchRounds(t *testing.T) {
 			}
 		}
 	}()
+	return cmd, tty, exited, out
+}
+
+// TestWatchRounds drives herd watch through a terminal: a first round, a
+// save that breaks two tests, f (only those rerun), a (all), q.
+func TestWatchRounds(t *testing.T) {
+	needHerd(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, watchSuite)
+	cmd, tty, exited, out := startWatch(t, dir)
 
 	const footer = `watching .* — a: run all, f: failed only, q: quit`
 	// No records yet: the first round runs every test. A save reruns
@@ -182,27 +195,7 @@ func TestWatchCtrlC(t *testing.T) {
 	needHerd(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, watchSuite)
-	cmd := exec.Command(herdBin, "watch", "--python", python, "-n", "2")
-	cmd.Dir = dir
-	cmd.Env = baseEnv()
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 30, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	out := &ptyOutput{}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := tty.Read(buf)
-			out.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
+	cmd, tty, exited, out := startWatch(t, dir)
 	out.waitFor(t, 0, `watching .* — a: run all`, 30*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	children := descendants(cmd.Process.Pid)
