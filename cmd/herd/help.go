@@ -58,8 +58,8 @@ herd options:
                         have left out (a miss)
   --record-deps, --no-record-deps
                         record what each test depends on in every run, or
-                        never (default: under --affected and herd watch,
-                        and on Python 3.12+ where it is cheap)
+                        never (default: under --affected and herd watch
+                        only)
   -x, --exitfirst       stop scheduling after the first failure
   --maxfail N           stop scheduling after N failures
   --junitxml PATH       write a JUnit XML report as pytest's (junit_* ini

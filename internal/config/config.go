@@ -106,9 +106,7 @@ type Config struct {
 type Record int
 
 const (
-	// RecordAuto records where it is cheap enough to be on by default:
-	// always under --affected, else where the interpreter has
-	// sys.monitoring (Python 3.12 and newer).
+	// RecordAuto records under --affected (and herd watch) only.
 	RecordAuto Record = iota
 	// RecordOn records in every run.
 	RecordOn

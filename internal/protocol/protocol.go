@@ -50,9 +50,9 @@ const (
 	EnvMaxFail = "HERD_MAXFAIL"
 
 	// EnvDeps turns on the recording of what each test depends on (see
-	// TypeDeps): "1" records, "auto" records where the interpreter has a
-	// tracer cheap enough to be on by default (sys.monitoring, Python
-	// 3.12 and newer), anything else records nothing.
+	// TypeDeps): "1" records, "auto" records only where the interpreter
+	// has sys.monitoring (Python 3.12 and newer), anything else records
+	// nothing. herd itself sends "1" or "0" (see cmd/herd's depsEnv).
 	EnvDeps = "HERD_DEPS"
 )
 
