@@ -399,6 +399,20 @@ func (h *held) forward(ctx context.Context) {
 			}
 			if ev.Exit != nil {
 				close(h.exited)
+				if to == nil {
+					// It ended before the run took it (it answered resume
+					// and finished at once): what it sent still goes to
+					// the run that attaches, unless it is discarded.
+					select {
+					case a := <-h.attachCh:
+						to = &a
+						for _, ev := range buf {
+							send(ev)
+						}
+					case <-h.dropped:
+					case <-ctx.Done():
+					}
+				}
 				return
 			}
 		case <-ctx.Done():
