@@ -174,19 +174,7 @@ func TestWatchRounds(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("herd watch did not quit on q; output:\n%s", out.String())
 	}
-	tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tio.Lflag&unix.ICANON == 0 || tio.Lflag&unix.ECHO == 0 {
-		t.Errorf("terminal left without ICANON or ECHO: lflag %#x", tio.Lflag)
-	}
-	for _, pid := range children {
-		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil {
-			b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-			t.Errorf("process %d (%s) outlived herd watch", pid, bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
-		}
-	}
+	checkWatchEnded(t, tty, children)
 }
 
 // TestWatchCtrlC: Ctrl-C at herd watch ends it with exit status 2, as an
@@ -210,6 +198,14 @@ func TestWatchCtrlC(t *testing.T) {
 		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		t.Fatalf("herd watch did not end at Ctrl-C; output:\n%s", out.String())
 	}
+	checkWatchEnded(t, tty, children)
+}
+
+// checkWatchEnded checks what must hold once herd watch has exited: its
+// terminal is back in canonical mode with echo, and none of the processes
+// it had started (children) is still alive.
+func checkWatchEnded(t *testing.T, tty *os.File, children []int) {
+	t.Helper()
 	tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +215,8 @@ func TestWatchCtrlC(t *testing.T) {
 	}
 	for _, pid := range children {
 		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); err == nil {
-			t.Errorf("process %d outlived herd watch", pid)
+			b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+			t.Errorf("process %d (%s) outlived herd watch", pid, bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
 		}
 	}
 }

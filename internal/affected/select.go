@@ -227,7 +227,7 @@ func Select(ctx context.Context, in Input) (Selection, error) {
 			if now != e.FileSHA {
 				return true
 			}
-			return inGit[e.Path] && !sameAtRev(in, rev, e.Path, now)
+			return inGit[e.Path] && !sameAtRev(ctx, in, rev, e.Path, now)
 		}
 		if now == e.FileSHA && !inGit[e.Path] {
 			return false
@@ -297,11 +297,11 @@ func Select(ctx context.Context, in Input) (Selection, error) {
 }
 
 // sameAtRev says whether path held content with SHA-256 sha at rev.
-func sameAtRev(in Input, rev, p, sha string) bool {
+func sameAtRev(ctx context.Context, in Input, rev, p, sha string) bool {
 	if in.Git == nil || rev == "" {
 		return true
 	}
-	data, err := in.Git.Show(context.Background(), in.Root, rev, p)
+	data, err := in.Git.Show(ctx, in.Root, rev, p)
 	if err != nil {
 		return false
 	}
